@@ -1,0 +1,324 @@
+//! The push parser: flow-log text in, Arrow record batches and rejected lines out.
+//!
+//! Modelled on arrow-csv's `Decoder`: feed it bytes in chunks of any size
+//! ([`Decoder::decode`]), take finished batches as they fill
+//! ([`Decoder::take_batches`]) and the lines it could not parse
+//! ([`Decoder::take_rejects`]), and call [`Decoder::finish`] at the end of the
+//! object. It does no I/O and does not care whether the bytes came from a
+//! gunzip stream, a CloudWatch page or a Firehose record.
+//!
+//! Per record it splits on spaces into a fixed array of spans, parses every
+//! field into a fixed array of values, and only then appends to the column
+//! builders, so a bad field rejects the whole line without leaving a partial
+//! row behind. Nothing is allocated per record on this path. UTF-8 is checked
+//! once per chunk, not per field.
+//!
+//! Any line whose tokens are all field names is a header: it sets the format
+//! from that line on (AWS writes one at the top of each S3 object; some tools
+//! repeat it, and concatenated objects carry several).
+
+mod columns;
+mod value;
+
+use arrow::array::RecordBatch;
+use memchr::memchr;
+
+use crate::fields::{FIELDS, Field, field};
+use crate::format::Format;
+use crate::reject::{Reject, RejectReason, keep_raw};
+use columns::{Builder, Columns};
+use value::{Value, parse_value};
+
+/// Rows per batch unless configured: large enough to amortise per-batch work,
+/// small enough to stay in cache while encoding.
+pub const DEFAULT_BATCH_SIZE: usize = 32 * 1024;
+
+const MAX_FIELDS: usize = FIELDS.len();
+
+/// Counts of what the decoder saw; every line lands in exactly one bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    /// Lines turned into records.
+    pub records: u64,
+    /// Lines rejected (see [`Decoder::take_rejects`]).
+    pub rejected: u64,
+    /// Header lines (field names).
+    pub headers: u64,
+    /// Empty or all-space lines.
+    pub blank: u64,
+}
+
+impl LineCounts {
+    /// Every line seen.
+    pub fn lines(&self) -> u64 {
+        self.records + self.rejected + self.headers + self.blank
+    }
+
+    /// Adds another set of counts to this one.
+    pub fn add(&mut self, other: &LineCounts) {
+        self.records += other.records;
+        self.rejected += other.rejected;
+        self.headers += other.headers;
+        self.blank += other.blank;
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    field: &'static Field,
+    column: usize,
+    /// `Some(true)`: srcaddr (feeds srcaddr_is_private); `Some(false)`: dstaddr.
+    private_flag: Option<bool>,
+}
+
+/// Flow-log text to Arrow batches. See the module docs.
+#[derive(Debug)]
+pub struct Decoder {
+    format: Format,
+    slots: Vec<Slot>,
+    columns: Columns,
+    batch_size: usize,
+    ready: Vec<RecordBatch>,
+    rejects: Vec<Reject>,
+    carry: Vec<u8>,
+    line_no: u64,
+    counts: LineCounts,
+}
+
+impl Decoder {
+    /// A decoder that reads records in `format` until a header line says
+    /// otherwise. `first_line` is the line number of the first byte fed (1 for
+    /// a whole object; more when a large object is split into segments).
+    pub fn new(format: Format, first_line: u64, batch_size: usize) -> Decoder {
+        let columns = Columns::new();
+        let slots = slots_for(&format, &columns);
+        Decoder {
+            format,
+            slots,
+            columns,
+            batch_size: batch_size.max(1),
+            ready: Vec::new(),
+            rejects: Vec::new(),
+            carry: Vec::new(),
+            line_no: first_line.saturating_sub(1),
+            counts: LineCounts::default(),
+        }
+    }
+
+    /// Feeds bytes. Complete lines are parsed now; a trailing partial line is
+    /// kept until the next call or [`Decoder::finish`].
+    pub fn decode(&mut self, mut buf: &[u8]) {
+        if !self.carry.is_empty() {
+            match memchr(b'\n', buf) {
+                Some(i) => {
+                    let mut line = std::mem::take(&mut self.carry);
+                    line.extend_from_slice(&buf[..i]);
+                    self.bytes_line(&line);
+                    line.clear();
+                    self.carry = line;
+                    buf = &buf[i + 1..];
+                }
+                None => {
+                    self.carry.extend_from_slice(buf);
+                    return;
+                }
+            }
+        }
+        let complete = match memchr::memrchr(b'\n', buf) {
+            Some(i) => i + 1,
+            None => 0,
+        };
+        let (lines, rest) = buf.split_at(complete);
+        match std::str::from_utf8(lines) {
+            Ok(text) => {
+                for line in text.split_terminator('\n') {
+                    self.line_no += 1;
+                    self.text_line(line);
+                }
+            }
+            Err(_) => {
+                // Some line in this chunk is not UTF-8: check line by line so
+                // only the bad ones are rejected.
+                if let Some((_, body)) = lines.split_last() {
+                    for line in body.split(|&b| b == b'\n') {
+                        self.bytes_line(line);
+                    }
+                }
+            }
+        }
+        self.carry.extend_from_slice(rest);
+    }
+
+    /// Parses a trailing line without a newline and finishes the last batch.
+    pub fn finish(&mut self) {
+        if !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.bytes_line(&line);
+        }
+        if self.columns.rows > 0 {
+            let batch = self.columns.finish();
+            self.ready.push(batch);
+        }
+    }
+
+    /// Batches completed so far (each at most the batch size).
+    pub fn take_batches(&mut self) -> Vec<RecordBatch> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Lines rejected so far, in line order.
+    pub fn take_rejects(&mut self) -> Vec<Reject> {
+        std::mem::take(&mut self.rejects)
+    }
+
+    /// What the decoder has seen so far.
+    pub fn counts(&self) -> LineCounts {
+        self.counts
+    }
+
+    /// The format in force now (changed by header lines).
+    pub fn format(&self) -> &Format {
+        &self.format
+    }
+
+    /// Number of the last line consumed.
+    pub fn line_number(&self) -> u64 {
+        self.line_no
+    }
+
+    fn bytes_line(&mut self, line: &[u8]) {
+        // Only called for carried-over lines and chunks that failed UTF-8
+        // validation, so the line number is counted here.
+        self.line_no += 1;
+        match std::str::from_utf8(line) {
+            Ok(text) => self.text_line(text),
+            Err(_) => self.reject(RejectReason::InvalidUtf8, line),
+        }
+    }
+
+    #[inline]
+    fn text_line(&mut self, line: &str) {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let bytes = line.as_bytes();
+
+        let mut spans = [(0u32, 0u32); MAX_FIELDS];
+        let mut found = 0usize;
+        let mut start = 0usize;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b' ' {
+                if i > start {
+                    if found < MAX_FIELDS {
+                        spans[found] = (start as u32, i as u32);
+                    }
+                    found += 1;
+                }
+                start = i + 1;
+            }
+        }
+        if bytes.len() > start {
+            if found < MAX_FIELDS {
+                spans[found] = (start as u32, bytes.len() as u32);
+            }
+            found += 1;
+        }
+
+        if found == 0 {
+            self.counts.blank += 1;
+            return;
+        }
+        // Records never start with a lower-case letter unless the format's
+        // first field is text; only then is the header check worth its cost.
+        if bytes[0].is_ascii_lowercase() && Format::is_header_line(bytes) {
+            self.header(line);
+            return;
+        }
+        if found != self.slots.len() {
+            self.reject(
+                RejectReason::FieldCount {
+                    expected: self.slots.len(),
+                    found,
+                },
+                bytes,
+            );
+            return;
+        }
+
+        let mut values = [Value::Null; MAX_FIELDS];
+        for (i, slot) in self.slots.iter().enumerate() {
+            let (a, b) = spans[i];
+            match parse_value(slot.field, &line[a as usize..b as usize]) {
+                Ok(v) => values[i] = v,
+                Err(reason) => {
+                    self.reject(reason, bytes);
+                    return;
+                }
+            }
+        }
+
+        for (i, slot) in self.slots.iter().enumerate() {
+            let (a, b) = spans[i];
+            let text = &line[a as usize..b as usize];
+            match (&mut self.columns.builders[slot.column], values[i]) {
+                (Builder::Text(col), Value::Text | Value::Addr { .. }) => col.append_value(text),
+                (Builder::Text(col), _) => col.append_null(),
+                (Builder::Int32(col), Value::Int(v)) => col.append_value(v as i32),
+                (Builder::Int32(col), _) => col.append_null(),
+                (Builder::Int64(col), Value::Int(v)) => col.append_value(v),
+                (Builder::Int64(col), _) => col.append_null(),
+            }
+            if let Some(is_src) = slot.private_flag {
+                let flags = if is_src {
+                    &mut self.columns.src_private
+                } else {
+                    &mut self.columns.dst_private
+                };
+                match values[i] {
+                    Value::Addr { private } => flags.append_value(private),
+                    _ => flags.append_null(),
+                }
+            }
+        }
+        self.columns.rows += 1;
+        self.counts.records += 1;
+        if self.columns.rows >= self.batch_size {
+            let batch = self.columns.finish();
+            self.ready.push(batch);
+        }
+    }
+
+    fn header(&mut self, line: &str) {
+        self.counts.headers += 1;
+        match Format::from_header(line) {
+            Ok(format) if format != self.format => {
+                self.columns.pad();
+                self.slots = slots_for(&format, &self.columns);
+                self.format = format;
+            }
+            _ => {}
+        }
+    }
+
+    fn reject(&mut self, reason: RejectReason, raw: &[u8]) {
+        self.counts.rejected += 1;
+        self.rejects.push(Reject {
+            line: self.line_no,
+            reason,
+            raw: keep_raw(raw),
+        });
+    }
+}
+
+fn slots_for(format: &Format, columns: &Columns) -> Vec<Slot> {
+    format
+        .fields()
+        .iter()
+        .map(|&id| Slot {
+            field: field(id),
+            column: usize::from(id),
+            private_flag: columns.private_flag(id),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

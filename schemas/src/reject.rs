@@ -1,0 +1,156 @@
+//! Why a line was not turned into a record.
+//!
+//! A rejected line is data, not an error: the parser records it and goes on,
+//! and ingest writes it to the lake's quarantine with the object it came from.
+//! Line numbers count from 1 and include header lines, so they match what an
+//! editor shows for the decompressed object.
+
+use std::fmt;
+
+/// The longest raw line kept in a [`Reject`]; longer lines are cut (on a
+/// character boundary) so one pathological line cannot blow up memory.
+pub const MAX_RAW_LINE: usize = 4096;
+
+/// One line the parser could not turn into a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// Line number within the object, from 1.
+    pub line: u64,
+    /// What was wrong.
+    pub reason: RejectReason,
+    /// The line as it was read (lossily decoded, at most [`MAX_RAW_LINE`] bytes).
+    pub raw: String,
+}
+
+/// What was wrong with a rejected line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The line has more or fewer fields than the format.
+    FieldCount {
+        /// Fields in the format.
+        expected: usize,
+        /// Fields found on the line.
+        found: usize,
+    },
+    /// A numeric field holds something other than digits (or `-`).
+    NotANumber {
+        /// AWS field name.
+        field: &'static str,
+        /// The offending text.
+        value: String,
+    },
+    /// A numeric field does not fit its column type.
+    OutOfRange {
+        /// AWS field name.
+        field: &'static str,
+        /// The offending text.
+        value: String,
+    },
+    /// An address field holds neither an IPv4 nor an IPv6 address.
+    BadAddress {
+        /// AWS field name.
+        field: &'static str,
+        /// The offending text.
+        value: String,
+    },
+    /// `action` is not `ACCEPT`, `REJECT` or `-`.
+    UnknownAction {
+        /// The offending text.
+        value: String,
+    },
+    /// `log-status` is not `OK`, `NODATA`, `SKIPDATA` or `-`.
+    UnknownLogStatus {
+        /// The offending text.
+        value: String,
+    },
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+}
+
+impl RejectReason {
+    /// A stable, short name for the kind of problem, for counting and for the
+    /// quarantine's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RejectReason::FieldCount { .. } => "field_count",
+            RejectReason::NotANumber { .. } => "not_a_number",
+            RejectReason::OutOfRange { .. } => "out_of_range",
+            RejectReason::BadAddress { .. } => "bad_address",
+            RejectReason::UnknownAction { .. } => "unknown_action",
+            RejectReason::UnknownLogStatus { .. } => "unknown_log_status",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RejectReason::FieldCount { expected, found } => {
+                write!(f, "expected {expected} fields, found {found}")
+            }
+            RejectReason::NotANumber { field, value } => {
+                write!(f, "{field}: {value:?} is not a number")
+            }
+            RejectReason::OutOfRange { field, value } => {
+                write!(f, "{field}: {value:?} is out of range")
+            }
+            RejectReason::BadAddress { field, value } => {
+                write!(f, "{field}: {value:?} is not an IP address")
+            }
+            RejectReason::UnknownAction { value } => {
+                write!(f, "action: {value:?} is not ACCEPT or REJECT")
+            }
+            RejectReason::UnknownLogStatus { value } => {
+                write!(f, "log-status: {value:?} is not OK, NODATA or SKIPDATA")
+            }
+            RejectReason::InvalidUtf8 => f.write_str("line is not valid UTF-8"),
+        }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// Cuts `raw` to at most [`MAX_RAW_LINE`] bytes, decoding invalid UTF-8 lossily.
+pub(crate) fn keep_raw(raw: &[u8]) -> String {
+    let mut end = raw.len().min(MAX_RAW_LINE);
+    let text = String::from_utf8_lossy(&raw[..end]);
+    if text.len() <= MAX_RAW_LINE {
+        return text.into_owned();
+    }
+    // Lossy decoding grew the text (replacement characters); cut again on a
+    // character boundary.
+    end = MAX_RAW_LINE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_field_and_value() {
+        let r = Reject {
+            line: 17,
+            reason: RejectReason::NotANumber {
+                field: "dstport",
+                value: "http".into(),
+            },
+            raw: String::new(),
+        };
+        assert_eq!(r.to_string(), r#"line 17: dstport: "http" is not a number"#);
+    }
+
+    #[test]
+    fn raw_lines_are_capped() {
+        assert_eq!(keep_raw(&[b'a'; 10_000]).len(), MAX_RAW_LINE);
+        assert!(keep_raw(&[0xff; 10_000]).len() <= MAX_RAW_LINE);
+    }
+}
