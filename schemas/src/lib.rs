@@ -31,6 +31,7 @@ pub mod derive;
 pub mod fields;
 pub mod format;
 pub mod lake;
+pub mod normalize;
 pub mod parser;
 pub mod protocol;
 pub mod reject;

@@ -1,0 +1,1 @@
+//! Placeholder: dashboards land with their own issue.

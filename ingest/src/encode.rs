@@ -1,0 +1,268 @@
+//! Parsed batches to Parquet files, one per partition (hour) a segment touches.
+//!
+//! A segment's batches are split by the UTC hour of each record's time and
+//! appended to one open [`ArrowWriter`] per hour, writing straight to a staged
+//! file on local disk, so memory holds at most one row group per open writer.
+//! The files become visible only when the object commits (see `lake::commit`).
+//!
+//! Writer settings come from measurements (`shared/README.md`): zstd level 1
+//! (as small as level 3 here, and faster), dictionary encoding only on the
+//! low-cardinality columns, chunk-level statistics for pruning.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::TimestampMillisecondType;
+use flowlake_schemas::lake::{Partition, data_file_path};
+use flowlake_schemas::schema::{END_TIME, START_TIME, file_schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+/// Rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Columns whose values repeat a lot within a file; every other column skips
+/// dictionary encoding (it overflows the dictionary page and falls back after
+/// paying for interning).
+const DICTIONARY_COLUMNS: &[&str] = &[
+    "version",
+    "account_id",
+    "interface_id",
+    "protocol",
+    "action",
+    "log_status",
+    "vpc_id",
+    "subnet_id",
+    "instance_id",
+    "tcp_flags",
+    "type",
+    "region",
+    "az_id",
+    "sublocation_type",
+    "sublocation_id",
+    "pkt_src_aws_service",
+    "pkt_dst_aws_service",
+    "flow_direction",
+    "traffic_path",
+    "reject_reason",
+    "resource_type",
+    "tgw_id",
+    "tgw_attachment_id",
+    "protocol_name",
+    "dstport",
+];
+
+/// Parquet writer settings for every lake file.
+pub fn writer_properties() -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_dictionary_enabled(false)
+        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")));
+    for column in DICTIONARY_COLUMNS {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), true);
+    }
+    builder.build()
+}
+
+/// A finished Parquet file waiting to be published.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    /// Where it is on local disk now.
+    pub staged: PathBuf,
+    /// Where it goes, relative to the lake root (`flows/day=…/hour=…/….parquet`).
+    pub dest: String,
+    /// Records in it.
+    pub rows: u64,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// Why encoding failed (local disk or Parquet trouble, never bad input).
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// Writing the staged file failed.
+    #[error("writing staged file {path}: {source}")]
+    Io {
+        /// The staged file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The Parquet writer failed.
+    #[error("encoding Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Splitting a batch by partition failed.
+    #[error("splitting a batch by partition: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+struct OpenFile {
+    writer: ArrowWriter<BufWriter<File>>,
+    staged: PathBuf,
+    dest: String,
+    rows: u64,
+}
+
+/// Writes one segment's batches into per-partition Parquet files.
+pub struct PartitionedWriter {
+    staging: PathBuf,
+    source_key: String,
+    part: u32,
+    /// Partition for records with no time of their own (from the object's
+    /// name, e.g. AWS's `_20240525T0505Z_` stamp), else the epoch.
+    fallback: Partition,
+    open: HashMap<Partition, OpenFile>,
+    properties: WriterProperties,
+}
+
+impl std::fmt::Debug for PartitionedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionedWriter")
+            .field("source_key", &self.source_key)
+            .field("part", &self.part)
+            .field("open", &self.open.len())
+            .finish()
+    }
+}
+
+/// Buffered row-group bytes across open writers above which all are flushed.
+const MAX_BUFFERED: usize = 96 << 20;
+
+impl PartitionedWriter {
+    /// A writer for segment `part` of the source with key `source_key`,
+    /// staging files under `staging`.
+    pub fn new(staging: &Path, source_key: &str, part: u32, time_hint_ms: Option<i64>) -> Self {
+        PartitionedWriter {
+            staging: staging.to_owned(),
+            source_key: source_key.to_owned(),
+            part,
+            fallback: Partition::from_millis(time_hint_ms.unwrap_or(0)),
+            open: HashMap::new(),
+            properties: writer_properties(),
+        }
+    }
+
+    /// Appends a batch in the lake's file schema.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let partitions = self.partitions_of(batch);
+        let first = partitions[0];
+        if partitions.iter().all(|p| *p == first) {
+            self.write_to(first, batch)?;
+        } else {
+            let mut groups: HashMap<Partition, Vec<u32>> = HashMap::new();
+            for (row, p) in partitions.iter().enumerate() {
+                groups.entry(*p).or_default().push(row as u32);
+            }
+            let mut groups: Vec<_> = groups.into_iter().collect();
+            groups.sort_by_key(|(p, _)| *p);
+            for (p, rows) in groups {
+                let slice = take_record_batch(batch, &UInt32Array::from(rows))?;
+                self.write_to(p, &slice)?;
+            }
+        }
+        let buffered: usize = self
+            .open
+            .values()
+            .map(|f| f.writer.in_progress_size())
+            .sum();
+        if buffered > MAX_BUFFERED {
+            for file in self.open.values_mut() {
+                file.writer.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The partition of each row: `start_time`, else `end_time`, else the fallback.
+    fn partitions_of(&self, batch: &RecordBatch) -> Vec<Partition> {
+        let time = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+                .cloned()
+        };
+        let (start, end) = (time(START_TIME), time(END_TIME));
+        (0..batch.num_rows())
+            .map(|row| {
+                let pick = |a: &Option<arrow::array::TimestampMillisecondArray>| {
+                    a.as_ref().filter(|a| a.is_valid(row)).map(|a| a.value(row))
+                };
+                pick(&start)
+                    .or_else(|| pick(&end))
+                    .map_or(self.fallback, Partition::from_millis)
+            })
+            .collect()
+    }
+
+    fn write_to(&mut self, partition: Partition, batch: &RecordBatch) -> Result<(), EncodeError> {
+        if !self.open.contains_key(&partition) {
+            let dest = data_file_path(partition, &self.source_key, self.part);
+            let staged = self.staging.join(dest.replace('/', "_"));
+            let file = File::create(&staged).map_err(|source| EncodeError::Io {
+                path: staged.clone(),
+                source,
+            })?;
+            let writer = ArrowWriter::try_new(
+                BufWriter::with_capacity(1 << 20, file),
+                file_schema(),
+                Some(self.properties.clone()),
+            )?;
+            self.open.insert(
+                partition,
+                OpenFile {
+                    writer,
+                    staged,
+                    dest,
+                    rows: 0,
+                },
+            );
+        }
+        if let Some(file) = self.open.get_mut(&partition) {
+            file.writer.write(batch)?;
+            file.rows += batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    /// Closes every file (footer written, flushed to disk) and lists them.
+    pub fn finish(self) -> Result<Vec<StagedFile>, EncodeError> {
+        let mut files = Vec::with_capacity(self.open.len());
+        for (_, file) in self.open {
+            let buffered = file.writer.into_inner()?;
+            let inner = buffered.into_inner().map_err(|e| EncodeError::Io {
+                path: file.staged.clone(),
+                source: e.into_error(),
+            })?;
+            inner.sync_all().map_err(|source| EncodeError::Io {
+                path: file.staged.clone(),
+                source,
+            })?;
+            let bytes = inner
+                .metadata()
+                .map_err(|source| EncodeError::Io {
+                    path: file.staged.clone(),
+                    source,
+                })?
+                .len();
+            files.push(StagedFile {
+                staged: file.staged,
+                dest: file.dest,
+                rows: file.rows,
+                bytes,
+            });
+        }
+        files.sort_by(|a, b| a.dest.cmp(&b.dest));
+        Ok(files)
+    }
+}

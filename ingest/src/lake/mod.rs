@@ -1,0 +1,14 @@
+//! The lake as ingest sees it: storage, the ledger, the commit protocol, the
+//! quarantine and the writer's lock.
+
+pub mod commit;
+mod crashpoint;
+pub mod ledger;
+pub mod lock;
+pub mod quarantine;
+pub mod store;
+
+pub use commit::{CommitError, CommitOutcome, Recovery, commit_object, recover};
+pub use ledger::{LedgerEntry, LedgerIndex};
+pub use lock::{LakeLock, LockError};
+pub use store::{Created, LakeStore, StoreError};

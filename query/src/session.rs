@@ -1,0 +1,159 @@
+//! A DataFusion session over the lake: table `flows` (Hive-partitioned
+//! Parquet, pruned by `day`/`hour`), table `quarantine` (rejected lines), and
+//! flowlake's SQL functions.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::{DateTime, Utc};
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use flowlake_schemas::lake::{QUARANTINE_DIR, TABLE_DIR};
+use flowlake_schemas::schema::{DAY, HOUR, START_TIME, file_schema};
+use object_store::ObjectStore;
+use url::Url;
+
+use crate::QueryError;
+use crate::udf::register_functions;
+
+/// Where the lake is, as the query engine reaches it.
+#[derive(Debug, Clone)]
+pub enum LakeLocation {
+    /// A local folder.
+    Local(PathBuf),
+    /// An object store prefix, e.g. `s3://bucket/lake`, with its client.
+    Remote {
+        /// `s3://bucket/prefix`.
+        url: String,
+        /// A client rooted at the bucket.
+        store: Arc<dyn ObjectStore>,
+    },
+}
+
+impl LakeLocation {
+    fn table_url(&self, dir: &str) -> Result<String, QueryError> {
+        match self {
+            LakeLocation::Local(root) => {
+                let path = root.join(dir);
+                std::fs::create_dir_all(&path)
+                    .map_err(|e| QueryError::Lake(format!("{}: {e}", path.display())))?;
+                let path = path
+                    .canonicalize()
+                    .map_err(|e| QueryError::Lake(format!("{}: {e}", path.display())))?;
+                Ok(Url::from_directory_path(&path)
+                    .map_err(|()| QueryError::Lake(path.display().to_string()))?
+                    .to_string())
+            }
+            LakeLocation::Remote { url, .. } => Ok(format!("{}/{dir}/", url.trim_end_matches('/'))),
+        }
+    }
+}
+
+/// A time window on `start_time`, applied to `flows` with partition pruning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive end.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// The SQL condition, or `None` for all time. Compares the partition
+    /// columns too, so whole days and hours outside the window are never read.
+    pub fn condition(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(from) = self.from {
+            let day = from.format("%Y-%m-%d");
+            let hour = from.format("%H");
+            parts.push(format!(
+                "({DAY} > '{day}' OR ({DAY} = '{day}' AND {HOUR} >= '{hour}'))"
+            ));
+            parts.push(format!(
+                "{START_TIME} >= TIMESTAMP '{}'",
+                from.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ));
+        }
+        if let Some(to) = self.to {
+            let day = to.format("%Y-%m-%d");
+            let hour = to.format("%H");
+            parts.push(format!(
+                "({DAY} < '{day}' OR ({DAY} = '{day}' AND {HOUR} <= '{hour}'))"
+            ));
+            parts.push(format!(
+                "{START_TIME} < TIMESTAMP '{}'",
+                to.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
+}
+
+/// Opens a session with `flows`, `quarantine` and the functions registered.
+pub async fn open_session(
+    lake: &LakeLocation,
+    range: &TimeRange,
+    threads: usize,
+) -> Result<SessionContext, QueryError> {
+    let config = SessionConfig::new()
+        .with_target_partitions(threads.max(1))
+        .with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    if let LakeLocation::Remote { url, store } = lake {
+        let bucket = Url::parse(url).map_err(|e| QueryError::Lake(format!("{url}: {e}")))?;
+        let root = Url::parse(&format!(
+            "{}://{}",
+            bucket.scheme(),
+            bucket.host_str().unwrap_or_default()
+        ))
+        .map_err(|e| QueryError::Lake(format!("{url}: {e}")))?;
+        ctx.register_object_store(&root, store.clone());
+    }
+    register_functions(&ctx);
+
+    let flows_url = ListingTableUrl::parse(lake.table_url(TABLE_DIR)?)?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![
+            (DAY.to_owned(), DataType::Utf8),
+            (HOUR.to_owned(), DataType::Utf8),
+        ]);
+    let config = ListingTableConfig::new(flows_url)
+        .with_listing_options(options)
+        .with_schema(file_schema());
+    let table = Arc::new(ListingTable::try_new(config)?);
+    match range.condition() {
+        None => {
+            ctx.register_table("flows", table)?;
+        }
+        Some(condition) => {
+            ctx.register_table("flows_unfiltered", table)?;
+            ctx.sql(&format!(
+                "CREATE VIEW flows AS SELECT * FROM flows_unfiltered WHERE {condition}"
+            ))
+            .await?;
+        }
+    }
+
+    let quarantine_url = ListingTableUrl::parse(lake.table_url(QUARANTINE_DIR)?)?;
+    let options =
+        ListingOptions::new(Arc::new(JsonFormat::default())).with_file_extension(".jsonl");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, true),
+        Field::new("identity", DataType::Utf8, true),
+        Field::new("line", DataType::Int64, true),
+        Field::new("kind", DataType::Utf8, true),
+        Field::new("reason", DataType::Utf8, true),
+        Field::new("raw", DataType::Utf8, true),
+    ]));
+    let config = ListingTableConfig::new(quarantine_url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ctx.register_table("quarantine", Arc::new(ListingTable::try_new(config)?))?;
+    Ok(ctx)
+}

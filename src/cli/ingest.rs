@@ -1,0 +1,215 @@
+//! `flowlake ingest dir|s3`: sources into the lake, with a summary whose
+//! counts reconcile.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use flowlake_ingest::{DirSource, IngestOptions, IngestSummary, Progress, Source, ingest};
+use flowlake_schemas::Format;
+
+use super::Outcome;
+use super::lake_args::LakeArgs;
+use crate::progress::progress_for_terminal;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IngestCommand {
+    /// A local folder laid out as AWS writes flow logs to S3 (or any tree of
+    /// .log.gz, .log and .log.parquet files).
+    Dir(DirArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DirArgs {
+    /// The folder (or a single file) to ingest.
+    path: PathBuf,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Flags every ingest takes.
+#[derive(Debug, Args)]
+pub(crate) struct CommonArgs {
+    #[command(flatten)]
+    pub(crate) lake: LakeArgs,
+
+    /// Worker threads for parsing and encoding (default: all cores).
+    #[arg(long, env = "FLOWLAKE_THREADS")]
+    pub(crate) threads: Option<usize>,
+
+    /// Format of lines that come before any header line: `default`,
+    /// `tgw-default`, a LogFormat string (`${version} ${srcaddr} ...`) or a
+    /// header line. S3 text objects carry their own header and need nothing.
+    #[arg(long, default_value = "default")]
+    pub(crate) format: String,
+
+    /// Print the summary as JSON (for scripts and monitoring).
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+impl CommonArgs {
+    pub(crate) fn options(&self) -> anyhow::Result<IngestOptions> {
+        let mut options = IngestOptions::default();
+        if let Some(threads) = self.threads {
+            options.threads = threads.max(1);
+            options.concurrency = threads.max(1);
+        }
+        options.format =
+            Format::parse(&self.format).with_context(|| format!("--format {:?}", self.format))?;
+        Ok(options)
+    }
+}
+
+pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
+    match command {
+        IngestCommand::Dir(args) => {
+            let lake = args.common.lake.open_for_ingest().await?;
+            let source = DirSource::new(&args.path, lake.local_root().map(PathBuf::from));
+            run_source(&source, &lake, &args.common).await
+        }
+    }
+}
+
+/// Runs one ingest and prints its summary.
+pub(crate) async fn run_source(
+    source: &dyn Source,
+    lake: &flowlake_ingest::LakeStore,
+    common: &CommonArgs,
+) -> anyhow::Result<Outcome> {
+    let options = common.options()?;
+    let progress: Arc<dyn Progress> = progress_for_terminal(common.quiet || common.json);
+    let summary = ingest(source, lake, &options, progress).await?;
+    if common.json {
+        println!("{}", summary_json(&summary));
+    } else {
+        print!("{}", render_summary(&summary));
+    }
+    Ok(if summary.is_partial() {
+        Outcome::Partial
+    } else {
+        Outcome::Done
+    })
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// The human summary printed after an ingest.
+pub(crate) fn render_summary(s: &IngestSummary) -> String {
+    let secs = s.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        s.records_written as f64 / secs
+    } else {
+        0.0
+    };
+    let mut out = format!("ingested {} → {}\n", s.source, s.lake);
+    out.push_str(&format!(
+        "  objects  {} listed: {} ingested ({} replaced a changed object), {} already in the lake, {} failed{}\n",
+        thousands(s.listed),
+        thousands(s.ingested),
+        thousands(s.replaced),
+        thousands(s.already_done),
+        thousands(s.failed),
+        if s.duplicates > 0 {
+            format!(", {} listed twice", thousands(s.duplicates))
+        } else {
+            String::new()
+        }
+    ));
+    out.push_str(&format!(
+        "  lines    {} read = {} records written + {} rejected + {} headers + {} blank\n",
+        thousands(s.counts.lines()),
+        thousands(s.counts.records),
+        thousands(s.counts.rejected),
+        thousands(s.counts.headers),
+        thousands(s.counts.blank),
+    ));
+    if s.parquet_rows > 0 {
+        out.push_str(&format!(
+            "  parquet  {} rows from Parquet objects\n",
+            thousands(s.parquet_rows)
+        ));
+    }
+    out.push_str(&format!(
+        "  bytes    {} read, {} of Parquet in {} files\n",
+        megabytes(s.bytes_in),
+        megabytes(s.bytes_out),
+        thousands(s.files_written)
+    ));
+    out.push_str(&format!(
+        "  time     {secs:.2} s, {} records/s\n",
+        thousands(rate as u64)
+    ));
+    if s.recovered > 0 {
+        out.push_str(&format!(
+            "  recovered {} interrupted object(s) from an earlier run\n",
+            s.recovered
+        ));
+    }
+    for (location, error) in &s.failures {
+        out.push_str(&format!("  FAILED   {location}: {error}\n"));
+    }
+    if s.counts.rejected > 0 {
+        for (location, reject) in s.rejects.iter().take(10) {
+            out.push_str(&format!("  rejected {location}: {reject}\n"));
+        }
+        out.push_str(&format!(
+            "  {} rejected line(s) are in the quarantine: flowlake sql --lake {} \"SELECT * FROM quarantine\"\n",
+            thousands(s.counts.rejected),
+            s.lake
+        ));
+    }
+    out
+}
+
+/// The summary as JSON, for scripts.
+pub(crate) fn summary_json(s: &IngestSummary) -> serde_json::Value {
+    serde_json::json!({
+        "source": s.source,
+        "lake": s.lake,
+        "objects": {
+            "listed": s.listed,
+            "ingested": s.ingested,
+            "replaced": s.replaced,
+            "already_done": s.already_done,
+            "duplicates": s.duplicates,
+            "failed": s.failed,
+            "recovered": s.recovered,
+        },
+        "lines": {
+            "read": s.counts.lines(),
+            "records": s.counts.records,
+            "rejected": s.counts.rejected,
+            "headers": s.counts.headers,
+            "blank": s.counts.blank,
+        },
+        "parquet_rows": s.parquet_rows,
+        "records_written": s.records_written,
+        "files_written": s.files_written,
+        "bytes_in": s.bytes_in,
+        "bytes_out": s.bytes_out,
+        "seconds": s.elapsed.as_secs_f64(),
+        "failures": s.failures.iter().map(|(l, e)| serde_json::json!({"object": l, "error": e})).collect::<Vec<_>>(),
+        "rejects": s.rejects.iter().map(|(l, r)| serde_json::json!({"object": l, "line": r.line, "kind": r.reason.kind(), "reason": r.reason.to_string()})).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,77 @@
+//! Flags shared by every command that touches a lake.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use flowlake_ingest::LakeStore;
+use flowlake_ingest::aws::AwsSettings;
+use flowlake_query::LakeLocation;
+
+/// Where the lake is and how to reach S3.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LakeArgs {
+    /// The lake: a local folder or s3://bucket/prefix.
+    #[arg(long, env = "FLOWLAKE_LAKE")]
+    pub(crate) lake: String,
+
+    #[command(flatten)]
+    pub(crate) aws: AwsArgs,
+}
+
+/// How to reach S3 (or an S3-compatible server).
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct AwsArgs {
+    /// S3 endpoint URL for an S3-compatible server (also `AWS_ENDPOINT_URL`).
+    #[arg(long, env = "FLOWLAKE_ENDPOINT_URL")]
+    pub(crate) endpoint_url: Option<String>,
+
+    /// AWS Region (otherwise the SDK's chain: `AWS_REGION`, profile; else us-east-1).
+    #[arg(long, env = "FLOWLAKE_REGION")]
+    pub(crate) region: Option<String>,
+
+    /// Path-style S3 addressing (http://host/bucket/key); on by default with
+    /// a custom endpoint, which most S3-compatible servers need.
+    #[arg(long, env = "FLOWLAKE_PATH_STYLE")]
+    pub(crate) path_style: Option<bool>,
+}
+
+impl AwsArgs {
+    pub(crate) fn settings(&self) -> AwsSettings {
+        let mut settings = AwsSettings {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            force_path_style: false,
+        };
+        settings.force_path_style = self.path_style.unwrap_or(settings.endpoint().is_some());
+        settings
+    }
+}
+
+impl LakeArgs {
+    /// Opens the lake for writing (a local folder is created if missing).
+    pub(crate) async fn open_for_ingest(&self) -> anyhow::Result<LakeStore> {
+        LakeStore::open(&self.lake, &self.aws.settings())
+            .await
+            .with_context(|| format!("opening lake {}", self.lake))
+    }
+
+    /// Opens the lake for queries; a local lake must exist.
+    pub(crate) async fn open_for_query(&self) -> anyhow::Result<LakeLocation> {
+        if !self.lake.contains("://") {
+            let root = PathBuf::from(&self.lake);
+            if !root.join("_flowlake").is_dir() && !root.join("flows").is_dir() {
+                bail!(
+                    "no lake at {} (create one with `flowlake ingest dir <logs> --lake {}`)",
+                    root.display(),
+                    self.lake
+                );
+            }
+            return Ok(LakeLocation::Local(root));
+        }
+        match self.open_for_ingest().await? {
+            LakeStore::Local { root } => Ok(LakeLocation::Local(root)),
+            LakeStore::Remote { store, url, .. } => Ok(LakeLocation::Remote { url, store }),
+        }
+    }
+}

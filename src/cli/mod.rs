@@ -1,0 +1,82 @@
+//! The command line: one module per subcommand, all clap derive.
+
+mod ddl;
+mod demo;
+mod generate;
+mod ingest;
+mod lake_args;
+mod report;
+mod sql;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// VPC and Transit Gateway flow logs into a Parquet lake, answered with SQL.
+#[derive(Debug, Parser)]
+#[command(name = "flowlake", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// More log output (-v info, -vv debug); `FLOWLAKE_LOG` sets a filter.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest flow logs into the lake, exactly once.
+    #[command(subcommand)]
+    Ingest(ingest::IngestCommand),
+    /// Run SQL over the lake (interactive prompt without a query).
+    Sql(sql::SqlArgs),
+    /// Run a named report (`--list` shows them).
+    Report(report::ReportArgs),
+    /// Write synthetic flow logs laid out as AWS delivers them to S3.
+    Generate(generate::GenerateArgs),
+    /// Generate a sample, ingest it into a local lake, show the answers.
+    Demo(demo::DemoArgs),
+    /// Print DDL for Athena, Trino, Spark or DuckDB over the lake.
+    Ddl(ddl::DdlArgs),
+}
+
+/// How a command ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything worked.
+    Done,
+    /// Something was skipped or quarantined (exit code 1).
+    Partial,
+}
+
+pub(crate) fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("FLOWLAKE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("flowlake-io")
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Ingest(command) => ingest::run(command).await,
+            Command::Sql(args) => sql::run(args).await,
+            Command::Report(args) => report::run(args).await,
+            Command::Generate(args) => generate::run(args),
+            Command::Demo(args) => demo::run(args).await,
+            Command::Ddl(args) => ddl::run(args),
+        }
+    })
+}

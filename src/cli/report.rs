@@ -1,0 +1,108 @@
+//! `flowlake report`: the named reports, over an optional time window.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use chrono::Utc;
+use clap::Args;
+use flowlake_query::time::parse_time;
+use flowlake_query::{
+    OutputFormat, REPORTS, ReportOptions, TimeRange, open_session, run_report, write_batches,
+};
+
+use super::Outcome;
+use super::sql::{open_output, threads};
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The report to run (see --list).
+    name: Option<String>,
+
+    /// List the reports with a one-line description.
+    #[arg(long)]
+    list: bool,
+
+    /// The lake: a local folder or s3://bucket/prefix.
+    #[arg(long, env = "FLOWLAKE_LAKE")]
+    lake: Option<String>,
+
+    #[command(flatten)]
+    aws: super::lake_args::AwsArgs,
+
+    #[command(flatten)]
+    time: TimeArgs,
+
+    /// Rows to show (0 for all; each report has its own default).
+    #[arg(long)]
+    limit: Option<usize>,
+
+    /// Rank by this column instead, descending (e.g. `packets` for top talkers).
+    #[arg(long)]
+    by: Option<String>,
+
+    /// Output format: table, csv, json, jsonl or parquet.
+    #[arg(long, default_value = "table")]
+    format: OutputFormat,
+
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// A time window on the records' start time.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct TimeArgs {
+    /// Only records starting at or after this time (2024-05-25, 2024-05-25T05:00, RFC 3339, -2h, -7d).
+    #[arg(long)]
+    from: Option<String>,
+
+    /// Only records starting before this time (same forms as --from).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl TimeArgs {
+    pub(crate) fn range(&self) -> anyhow::Result<TimeRange> {
+        let now = Utc::now();
+        Ok(TimeRange {
+            from: self
+                .from
+                .as_deref()
+                .map(|t| parse_time(t, now))
+                .transpose()?,
+            to: self.to.as_deref().map(|t| parse_time(t, now)).transpose()?,
+        })
+    }
+}
+
+pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
+    if args.list || args.name.is_none() {
+        let width = REPORTS.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        let mut out = std::io::stdout();
+        for r in REPORTS {
+            writeln!(out, "{:width$}  {}", r.name, r.description())?;
+        }
+        return Ok(Outcome::Done);
+    }
+    let name = args.name.unwrap_or_default();
+    let report = flowlake_query::reports::find(&name)?;
+    let Some(lake) = args.lake else {
+        bail!("--lake (or FLOWLAKE_LAKE) is required to run a report");
+    };
+    let lake_args = super::lake_args::LakeArgs {
+        lake,
+        aws: args.aws,
+    };
+    let location = lake_args.open_for_query().await?;
+    let ctx = open_session(&location, &args.time.range()?, threads()).await?;
+    let options = ReportOptions {
+        limit: args.limit,
+        order_by: args.by,
+    };
+    let (schema, batches) = run_report(&ctx, report, &options).await?;
+    let mut out = open_output(args.output.as_ref())?;
+    write_batches(&mut *out, args.format, &schema, &batches)?;
+    out.flush()?;
+    Ok(Outcome::Done)
+}

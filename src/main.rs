@@ -1,0 +1,41 @@
+//! `flowlake`: VPC and Transit Gateway flow logs into a Parquet lake,
+//! answered with SQL. A thin binary: each subcommand parses its flags and
+//! calls the library crates (`flowlake-ingest`, `flowlake-query`).
+//!
+//! Exit status: 0 all good; 1 partial (an object was skipped or a line was
+//! quarantined); 2 error. Errors are printed once, with their causes.
+
+mod cli;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging(cli.verbose);
+    match cli::run(cli) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(1),
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("flowlake: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `flowlake sql ... | head` closing the pipe early is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.to_string().contains("Broken pipe")
+    })
+}
