@@ -1,0 +1,248 @@
+//! Shared helpers: run the binary, make temp lakes, generate samples, and
+//! ask the independent Python readers.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub(crate) fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_flowlake"))
+}
+
+/// A `flowlake` command with a quiet, deterministic environment.
+pub(crate) fn flowlake(args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("FLOWLAKE_LAKE")
+        .env_remove("FLOWLAKE_CRASH_AFTER")
+        .env("FLOWLAKE_LOG", "warn");
+    cmd
+}
+
+/// Runs a command and returns its output, whatever the exit status.
+pub(crate) fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("flowlake runs")
+}
+
+/// Runs a command that must succeed (exit 0) and returns stdout.
+pub(crate) fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "command failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// Parses stdout as JSON.
+pub(crate) fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// `flowlake ingest dir <src> --lake <lake> --json`, returning (exit code, summary).
+pub(crate) fn ingest_dir(src: &Path, lake: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
+        "ingest",
+        "dir",
+        src.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&mut flowlake(&args));
+    let code = out.status.code().unwrap_or(-1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        code == 0 || code == 1,
+        "ingest failed ({code}):\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, json(&stdout))
+}
+
+/// Generates a sample with the binary; returns its manifest.
+pub(crate) fn generate(out: &Path, records: u64, objects: u64, seed: u64) -> Value {
+    ok(&mut flowlake(&[
+        "generate",
+        "--records",
+        &records.to_string(),
+        "--objects",
+        &objects.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    json(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+}
+
+/// The Python with duckdb, pyarrow and moto, or `None` (skip) outside CI.
+pub(crate) fn python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("FLOWLAKE_TEST_PYTHON")
+            .ok()
+            .map(PathBuf::from),
+        std::env::var("HOME")
+            .ok()
+            .map(|h| PathBuf::from(h).join(".cache/flowlake/venv/bin/python")),
+    ];
+    for candidate in candidates.into_iter().flatten() {
+        if candidate.exists() {
+            return Some(candidate);
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "CI is set but no test Python was found: run .ci/run, which sets FLOWLAKE_TEST_PYTHON"
+        );
+    }
+    eprintln!("skipping: no test Python (run .ci/run once to create it)");
+    None
+}
+
+/// Runs `tests/py/<script>` and parses its JSON output.
+pub(crate) fn py(python: &Path, script: &str, args: &[&str]) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
+    let out = Command::new(python)
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// What DuckDB and pyarrow see in a lake.
+pub(crate) fn read_lake(python: &Path, lake: &Path) -> Value {
+    py(python, "read_lake.py", &[lake.to_str().unwrap()])
+}
+
+/// Every file under `dir`, relative, sorted.
+pub(crate) fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Sum of a numeric field over a manifest's objects.
+pub(crate) fn manifest_sum(manifest: &Value, field: &str) -> u64 {
+    manifest["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o[field].as_u64().unwrap())
+        .sum()
+}
+
+/// `flowlake sql --lake <lake> --format json <query>` as JSON rows.
+pub(crate) fn sql_json(lake: &Path, query: &str) -> Vec<Value> {
+    let out = ok(&mut flowlake(&[
+        "sql",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "json",
+        query,
+    ]));
+    json(&out).as_array().cloned().unwrap_or_default()
+}
+
+/// Count of rows in the lake per flowlake's own SQL.
+pub(crate) fn count(lake: &Path) -> u64 {
+    sql_json(lake, "SELECT count(*) AS n FROM flows")[0]["n"]
+        .as_u64()
+        .unwrap()
+}
+
+/// A generated sample ingested into a lake, shared by read-only tests.
+pub(crate) struct Shared {
+    pub(crate) sample: PathBuf,
+    pub(crate) lake: PathBuf,
+    pub(crate) manifest: Value,
+    pub(crate) summary: Value,
+}
+
+/// The shared sample (40,000 records, 12 objects), generated and ingested once per test run.
+pub(crate) fn shared() -> &'static Shared {
+    static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let root = scratch("shared");
+        let sample = root.join("sample");
+        let lake = root.join("lake");
+        let manifest = generate(&sample, 40_000, 12, 7);
+        let (code, summary) = ingest_dir(&sample, &lake, &[]);
+        assert_eq!(code, 0, "{summary}");
+        Shared {
+            sample,
+            lake,
+            manifest,
+            summary,
+        }
+    })
+}
+
+/// A fresh, empty scratch folder for one test (kept after the run for inspection).
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes a plain-text object with a header, good lines and one bad line of
+/// every kind; returns (good records, bad lines).
+pub(crate) fn write_bad_log(path: &Path) -> (u64, u64) {
+    let good = "2 123456789010 eni-0a1b2c3d 10.0.0.5 198.51.100.7 443 49152 6 10 840 1716595200 1716595260 ACCEPT OK";
+    let bad = [
+        "2 123456789010 eni-0a1b2c3d 10.0.0.5 198.51.100.7 443 49152 6 10 840 1716595200 1716595260 ACCEPT",
+        "2 123456789010 eni-0a1b2c3d 10.0.0.5 198.51.100.7 443 https 6 10 840 1716595200 1716595260 ACCEPT OK",
+        "2 123456789010 eni-0a1b2c3d 10.0.0.5 198.51.100.7 443 4915200000000 6 10 840 1716595200 1716595260 ACCEPT OK",
+        "2 123456789010 eni-0a1b2c3d 10.0.0 198.51.100.7 443 49152 6 10 840 1716595200 1716595260 ACCEPT OK",
+        "2 123456789010 eni-0a1b2c3d 10.0.0.5 198.51.100.7 443 49152 6 10 840 1716595200 1716595260 DROP OK",
+        "2 123456789010 eni-0a1b2c3d 10.0.0.5 198.51.100.7 443 49152 6 10 840 1716595200 1716595260 ACCEPT MAYBE",
+    ];
+    let mut text = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    for b in &bad {
+        text.push_str(good);
+        text.push('\n');
+        text.push_str(b);
+        text.push('\n');
+    }
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"2 123456789010 eni-\xff\xfe 10.0.0.5 198.51.100.7 1 2 6 1 1 1716595200 1716595260 ACCEPT OK\n");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+    (bad.len() as u64, bad.len() as u64 + 1)
+}

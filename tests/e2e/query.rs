@@ -1,0 +1,267 @@
+//! SQL and reports, checked against an independent computation from the raw
+//! logs (plain Python, tests/py/raw_reports.py) and read by other engines.
+
+use std::collections::HashMap;
+
+use chrono::DateTime;
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// Key columns of each report's rows.
+const KEYS: &[(&str, &[&str])] = &[
+    ("summary", &["action"]),
+    ("top-sources", &["srcaddr"]),
+    ("top-destinations", &["dstaddr"]),
+    ("top-pairs", &["srcaddr", "dstaddr"]),
+    ("rejected-sources", &["srcaddr"]),
+    ("rejected-ports", &["dstport", "protocol"]),
+    (
+        "ssh-rdp-external",
+        &["srcaddr", "dstaddr", "service", "action"],
+    ),
+    ("interfaces", &["account_id", "interface_id"]),
+    ("log-status", &["account_id", "interface_id"]),
+];
+
+fn report(lake: &std::path::Path, name: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "report",
+        name,
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    json(&ok(&mut flowlake(&args)))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn field(row: &Value, name: &str) -> Value {
+    let v = row.get(name).cloned().unwrap_or(Value::Null);
+    // Timestamps come back as text; the raw computation has epoch seconds.
+    if name.ends_with("_seen")
+        && let Some(text) = v.as_str()
+    {
+        let parsed = DateTime::parse_from_rfc3339(text)
+            .or_else(|_| DateTime::parse_from_rfc3339(&format!("{text}Z")))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        return Value::from(parsed.timestamp());
+    }
+    v
+}
+
+fn key(row: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| field(row, k).to_string())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn compare(name: &str, ours: &[Value], theirs: &[Value]) {
+    let keys = KEYS.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert_eq!(ours.len(), theirs.len(), "{name}: row count");
+    let ours: HashMap<String, &Value> = ours.iter().map(|r| (key(r, keys), r)).collect();
+    for expected in theirs {
+        let k = key(expected, keys);
+        let got = ours
+            .get(&k)
+            .unwrap_or_else(|| panic!("{name}: no row for {k}"));
+        for (column, value) in expected.as_object().unwrap() {
+            assert_eq!(&field(got, column), value, "{name} {k}: column {column}");
+        }
+    }
+}
+
+#[test]
+fn every_report_matches_an_independent_computation() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    let raw = py(&python, "raw_reports.py", &[s.sample.to_str().unwrap()]);
+    for (name, _) in KEYS {
+        let ours = report(&s.lake, name, &["--limit", "0"]);
+        let theirs = raw[*name].as_array().unwrap();
+        assert!(
+            !theirs.is_empty(),
+            "{name}: the sample exercises this report"
+        );
+        compare(name, &ours, theirs);
+    }
+}
+
+#[test]
+fn top_talkers_rank_by_bytes_or_packets_and_respect_the_limit() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    let raw = py(&python, "raw_reports.py", &[s.sample.to_str().unwrap()]);
+    let mut expected: Vec<&Value> = raw["top-sources"].as_array().unwrap().iter().collect();
+    expected.sort_by(|a, b| {
+        b["bytes"]
+            .as_u64()
+            .cmp(&a["bytes"].as_u64())
+            .then(a["srcaddr"].as_str().cmp(&b["srcaddr"].as_str()))
+    });
+    let ours = report(&s.lake, "top-sources", &["--limit", "5"]);
+    let names = |rows: &[&Value]| {
+        rows.iter()
+            .map(|r| r["srcaddr"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&ours.iter().collect::<Vec<_>>()),
+        names(&expected[..5])
+    );
+
+    let mut by_packets: Vec<u64> = raw["top-sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["packets"].as_u64().unwrap_or(0))
+        .collect();
+    by_packets.sort_unstable_by(|a, b| b.cmp(a));
+    let ours = report(&s.lake, "top-sources", &["--limit", "5", "--by", "packets"]);
+    let got: Vec<u64> = ours
+        .iter()
+        .map(|r| r["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, by_packets[..5]);
+    // Default limit: 20 rows.
+    assert_eq!(report(&s.lake, "top-pairs", &[]).len(), 20);
+}
+
+#[test]
+fn a_time_window_narrows_every_report() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    // The sample starts 2024-05-25T00:00Z; take 01:30 to 03:15.
+    let (from, to) = (1_716_600_600i64, 1_716_607_700i64);
+    let raw = py(
+        &python,
+        "raw_reports.py",
+        &[
+            s.sample.to_str().unwrap(),
+            "--from",
+            &from.to_string(),
+            "--to",
+            &to.to_string(),
+        ],
+    );
+    let window = [
+        "--from",
+        "2024-05-25T01:30:00Z",
+        "--to",
+        "2024-05-25T03:15:00Z",
+        "--limit",
+        "0",
+    ];
+    for name in ["summary", "rejected-ports", "log-status"] {
+        compare(
+            name,
+            &report(&s.lake, name, &window),
+            raw[name].as_array().unwrap(),
+        );
+    }
+    let all = py(&python, "raw_reports.py", &[s.sample.to_str().unwrap()]);
+    assert!(raw["total"].as_u64() < all["total"].as_u64());
+}
+
+#[test]
+fn sql_output_formats() {
+    let s = shared();
+    let lake = s.lake.to_str().unwrap();
+    let q = "SELECT log_status, srcaddr, bytes FROM flows WHERE log_status = 'NODATA' ORDER BY start LIMIT 2";
+    let csv = ok(&mut flowlake(&[
+        "sql", "--lake", lake, "--format", "csv", q,
+    ]));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("log_status,srcaddr,bytes"), "header row");
+    assert_eq!(lines.next(), Some("NODATA,,"), "null is an empty field");
+    let jsonl = ok(&mut flowlake(&[
+        "sql", "--lake", lake, "--format", "jsonl", q,
+    ]));
+    assert_eq!(jsonl.lines().count(), 2);
+    assert_eq!(json(jsonl.lines().next().unwrap())["log_status"], "NODATA");
+    let table = ok(&mut flowlake(&["sql", "--lake", lake, q]));
+    assert!(table.contains("| NODATA"), "{table}");
+    let bad = run(&mut flowlake(&[
+        "sql",
+        "--lake",
+        lake,
+        "SELECT nope FROM flows",
+    ]));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope"));
+
+    let Some(python) = python() else { return };
+    let out = scratch("sql-parquet").join("out.parquet");
+    ok(&mut flowlake(&[
+        "sql",
+        "--lake",
+        lake,
+        "--format",
+        "parquet",
+        "--output",
+        out.to_str().unwrap(),
+        "SELECT srcaddr, sum(bytes) AS b FROM flows GROUP BY srcaddr",
+    ]));
+    let check = std::process::Command::new(&python)
+        .args(["-c", &format!("import pyarrow.parquet as pq; t = pq.read_table('{}'); print(t.num_rows, t.column_names)", out.display())])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(text.contains("['srcaddr', 'b']"), "{text}");
+}
+
+#[test]
+fn network_functions_in_ad_hoc_sql() {
+    let s = shared();
+    let rows = sql_json(
+        &s.lake,
+        "SELECT count(*) AS n, sum(CASE WHEN is_private(srcaddr) = srcaddr_is_private THEN 1 ELSE 0 END) AS agree, \
+         sum(CASE WHEN cidr_contains('10.0.0.0/8', srcaddr) THEN 1 ELSE 0 END) AS tens, \
+         sum(CASE WHEN srcaddr LIKE '10.%' THEN 1 ELSE 0 END) AS tens_by_text, \
+         sum(CASE WHEN protocol_name(protocol) = protocol_name THEN 1 ELSE 0 END) AS names \
+         FROM flows WHERE srcaddr IS NOT NULL",
+    );
+    let r = &rows[0];
+    assert_eq!(r["agree"], r["n"]);
+    assert_eq!(r["tens"], r["tens_by_text"]);
+    assert_eq!(r["names"], r["n"]);
+}
+
+#[test]
+fn duckdb_reads_the_lake_with_the_generated_ddl() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    let ddl = ok(&mut flowlake(&[
+        "ddl",
+        "--engine",
+        "duckdb",
+        "--lake",
+        s.lake.to_str().unwrap(),
+    ]));
+    let script = format!(
+        "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(con.execute(\"SELECT count(*) FROM flows WHERE action = 'REJECT'\").fetchone()[0])"
+    );
+    let out = std::process::Command::new(&python)
+        .args(["-c", &script, &ddl])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let ours = sql_json(
+        &s.lake,
+        "SELECT count(*) AS n FROM flows WHERE action = 'REJECT'",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(theirs, ours);
+    assert!(ours > 0);
+}
