@@ -6,6 +6,9 @@
 //! with a message when it is missing, and fail instead when `CI` is set, so
 //! CI can never pass by skipping.
 
+// A panic in a test is a failed test: unwrap freely here.
+#![allow(clippy::unwrap_used)]
+
 #[path = "e2e/harness.rs"]
 mod harness;
 
@@ -19,3 +22,5 @@ mod formats;
 mod ingest_dir;
 #[path = "e2e/query.rs"]
 mod query;
+#[path = "e2e/s3.rs"]
+mod s3;

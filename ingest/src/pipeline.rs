@@ -420,7 +420,9 @@ async fn process_job(
     let key = job.source_key.clone();
     let handle = tokio::task::spawn_blocking(move || match body {
         Body::Whole(bytes) => pool.install(|| process_whole(&object, &key, bytes, &config)),
-        Body::Stream(chunks) => process_stream(&object, &key, chunks, &config),
+        // On the pool too, so --threads bounds the CPU work; objects waiting
+        // for a worker keep reading ahead into their bounded channels.
+        Body::Stream(chunks) => pool.install(|| process_stream(&object, &key, chunks, &config)),
     });
     let result = handle.await.map_err(|e| JobError::Join(e.to_string()))?;
     Ok(result?)

@@ -42,6 +42,10 @@ pub struct SampleSpec {
     pub hours: u32,
     /// gzip level (1–12, libdeflate).
     pub gzip_level: i32,
+    /// One flow log in four writes a custom v5 format (alphabetical order);
+    /// off, every object is in the default format (for benchmarks that
+    /// compare with generic CSV readers).
+    pub mixed_formats: bool,
 }
 
 impl Default for SampleSpec {
@@ -53,6 +57,7 @@ impl Default for SampleSpec {
             start: 1_716_595_200, // 2024-05-25T00:00:00Z
             hours: 6,
             gzip_level: 6,
+            mixed_formats: true,
         }
     }
 }
@@ -320,7 +325,8 @@ fn write_object(
     let mut d = Draw(ChaCha8Rng::seed_from_u64(
         spec.seed ^ (index.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
     ));
-    let fl = flow_log(flow_log_index);
+    let mut fl = flow_log(flow_log_index);
+    fl.custom &= spec.mixed_formats;
     let account = flow_log_index % 2;
     let stamp = spec.start + (window as i64) * 300;
     let time = DateTime::from_timestamp(stamp, 0).unwrap_or_default();

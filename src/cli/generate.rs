@@ -29,6 +29,10 @@ pub(crate) struct GenerateArgs {
     /// Hours of traffic.
     #[arg(long, default_value_t = 6)]
     hours: u32,
+
+    /// Write every object in the default format (no custom-format flow log).
+    #[arg(long)]
+    default_format_only: bool,
 }
 
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
@@ -37,6 +41,7 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         objects: args.objects,
         seed: args.seed,
         hours: args.hours,
+        mixed_formats: !args.default_format_only,
         ..SampleSpec::default()
     };
     let manifest =

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use flowlake_ingest::sources::s3::{KeyFilter, S3Source};
 use flowlake_ingest::{DirSource, IngestOptions, IngestSummary, Progress, Source, ingest};
+use flowlake_query::time::parse_time;
 use flowlake_schemas::Format;
 
 use super::Outcome;
@@ -18,6 +20,39 @@ pub(crate) enum IngestCommand {
     /// A local folder laid out as AWS writes flow logs to S3 (or any tree of
     /// .log.gz, .log and .log.parquet files).
     Dir(DirArgs),
+    /// A flow-log bucket: s3://bucket/[prefix], incrementally (only new or
+    /// changed objects are read).
+    S3(S3Args),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct S3Args {
+    /// Where AWS delivers the flow logs: s3://bucket/[prefix] (the part
+    /// before AWSLogs/, or deeper to narrow by hand).
+    url: String,
+
+    /// Only this account (repeat for several; default: every account found).
+    #[arg(long = "account")]
+    accounts: Vec<String>,
+
+    /// Only this Region's flow logs (repeat for several; default: every Region found).
+    #[arg(long = "region")]
+    regions: Vec<String>,
+
+    /// Only objects for records from this time on (2024-05-25, RFC 3339, -2h, -7d).
+    #[arg(long)]
+    from: Option<String>,
+
+    /// Only objects for records before this time.
+    #[arg(long)]
+    to: Option<String>,
+
+    /// Objects fetched at once (default: 4 per thread).
+    #[arg(long, env = "FLOWLAKE_CONCURRENCY")]
+    concurrency: Option<usize>,
+
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -72,7 +107,28 @@ pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
         IngestCommand::Dir(args) => {
             let lake = args.common.lake.open_for_ingest().await?;
             let source = DirSource::new(&args.path, lake.local_root().map(PathBuf::from));
-            run_source(&source, &lake, &args.common).await
+            run_source(&source, &lake, &args.common, None).await
+        }
+        IngestCommand::S3(args) => {
+            let lake = args.common.lake.open_for_ingest().await?;
+            let now = chrono::Utc::now();
+            let filter = KeyFilter {
+                accounts: args.accounts.clone(),
+                regions: args.regions.clone(),
+                from: args
+                    .from
+                    .as_deref()
+                    .map(|t| parse_time(t, now))
+                    .transpose()?,
+                to: args.to.as_deref().map(|t| parse_time(t, now)).transpose()?,
+            };
+            let source = S3Source::new(&args.url, &args.common.lake.aws.settings(), filter)
+                .await
+                .with_context(|| format!("opening {}", args.url))?;
+            let concurrency = args
+                .concurrency
+                .unwrap_or_else(|| 4 * args.common.options().map_or(1, |o| o.threads));
+            run_source(&source, &lake, &args.common, Some(concurrency)).await
         }
     }
 }
@@ -82,8 +138,12 @@ pub(crate) async fn run_source(
     source: &dyn Source,
     lake: &flowlake_ingest::LakeStore,
     common: &CommonArgs,
+    concurrency: Option<usize>,
 ) -> anyhow::Result<Outcome> {
-    let options = common.options()?;
+    let mut options = common.options()?;
+    if let Some(c) = concurrency {
+        options.concurrency = c.max(1);
+    }
     let progress: Arc<dyn Progress> = progress_for_terminal(common.quiet || common.json);
     let summary = ingest(source, lake, &options, progress).await?;
     if common.json {

@@ -26,8 +26,9 @@ pub(crate) struct AwsArgs {
     #[arg(long, env = "FLOWLAKE_ENDPOINT_URL")]
     pub(crate) endpoint_url: Option<String>,
 
-    /// AWS Region (otherwise the SDK's chain: `AWS_REGION`, profile; else us-east-1).
-    #[arg(long, env = "FLOWLAKE_REGION")]
+    /// AWS Region for the S3 client (otherwise the SDK's chain: `AWS_REGION`,
+    /// the profile; else us-east-1).
+    #[arg(long = "aws-region", env = "FLOWLAKE_AWS_REGION")]
     pub(crate) region: Option<String>,
 
     /// Path-style S3 addressing (http://host/bucket/key); on by default with

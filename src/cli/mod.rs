@@ -51,7 +51,7 @@ pub(crate) enum Outcome {
 
 pub(crate) fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,aws_config=error",
         1 => "info",
         _ => "debug",
     };

@@ -94,6 +94,7 @@ fn kill_nine_at_arbitrary_moments_then_a_rerun_leaves_each_record_once() {
     let sample = dir.join("sample");
     let manifest = generate(&sample, 120_000, 24, 13);
     let expected = manifest_sum(&manifest, "records");
+    let mut interrupted = 0;
     for (i, delay_ms) in [40u64, 120, 250, 400, 700].into_iter().enumerate() {
         let lake = dir.join(format!("lake-{i}"));
         let mut child = flowlake(&[
@@ -112,7 +113,12 @@ fn kill_nine_at_arbitrary_moments_then_a_rerun_leaves_each_record_once() {
         let (code, summary) = ingest_dir(&sample, &lake, &[]);
         assert_eq!(code, 0, "{summary}");
         assert_exactly(&lake, expected);
+        interrupted += u64::from(summary["objects"]["ingested"].as_u64().unwrap() > 0);
     }
+    assert!(
+        interrupted >= 3,
+        "most kills landed mid-run ({interrupted} of 5)"
+    );
 }
 
 #[test]

@@ -246,3 +246,104 @@ pub(crate) fn write_bad_log(path: &Path) -> (u64, u64) {
     std::fs::write(path, bytes).unwrap();
     (bad.len() as u64, bad.len() as u64 + 1)
 }
+
+/// A moto server (S3, CloudWatch Logs) for this test process.
+pub(crate) struct Moto {
+    pub(crate) endpoint: String,
+    _server: std::process::Child,
+}
+
+fn start_moto(python: &Path, auth: bool) -> Moto {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/serve_moto.py");
+    let mut cmd = Command::new(python);
+    cmd.arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    if auth {
+        // moto checks credentials against its IAM from the first request on.
+        cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+    }
+    let mut server = cmd.spawn().expect("moto starts");
+    let mut port = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", port.trim());
+    // Ready when it answers.
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(endpoint.trim_start_matches("http://")).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Moto {
+        endpoint,
+        _server: server,
+    }
+}
+
+/// The shared moto server, or `None` (skip) without the test Python.
+pub(crate) fn moto() -> Option<&'static Moto> {
+    static MOTO: std::sync::OnceLock<Option<Moto>> = std::sync::OnceLock::new();
+    MOTO.get_or_init(|| python().map(|p| start_moto(&p, false)))
+        .as_ref()
+}
+
+/// A moto server that checks credentials (every key it did not issue is rejected).
+pub(crate) fn moto_with_auth() -> Option<&'static Moto> {
+    static MOTO: std::sync::OnceLock<Option<Moto>> = std::sync::OnceLock::new();
+    MOTO.get_or_init(|| python().map(|p| start_moto(&p, true)))
+        .as_ref()
+}
+
+/// A flowlake command set up to talk to an S3 endpoint with test credentials.
+pub(crate) fn flowlake_s3(endpoint: &str, args: &[&str]) -> Command {
+    let mut cmd = flowlake(args);
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env("FLOWLAKE_ENDPOINT_URL", endpoint);
+    cmd
+}
+
+/// `flowlake ingest s3 <url> --lake <lake> --json` against `endpoint`.
+pub(crate) fn ingest_s3(endpoint: &str, url: &str, lake: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["ingest", "s3", url, "--lake", lake, "--json"];
+    args.extend_from_slice(extra);
+    let out = run(&mut flowlake_s3(endpoint, &args));
+    let code = out.status.code().unwrap_or(-1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        code == 0 || code == 1,
+        "ingest s3 failed ({code}):\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, json(&stdout))
+}
+
+/// Uploads a generated sample's objects (all, or `only` these manifest paths).
+pub(crate) fn s3_put(
+    python: &Path,
+    endpoint: &str,
+    bucket: &str,
+    sample: &Path,
+    prefix: &str,
+    hive: bool,
+    only: Option<&[&str]>,
+) -> Vec<String> {
+    let mut args = vec!["put", endpoint, bucket, sample.to_str().unwrap(), prefix];
+    if hive {
+        args.push("--hive");
+    }
+    let joined;
+    if let Some(only) = only {
+        joined = only.join(",");
+        args.push("--only");
+        args.push(&joined);
+    }
+    serde_json::from_value(py(python, "s3.py", &args)).unwrap()
+}

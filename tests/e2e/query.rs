@@ -243,11 +243,9 @@ fn duckdb_reads_the_lake_with_the_generated_ddl() {
         "--lake",
         s.lake.to_str().unwrap(),
     ]));
-    let script = format!(
-        "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(con.execute(\"SELECT count(*) FROM flows WHERE action = 'REJECT'\").fetchone()[0])"
-    );
+    let script = "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(con.execute(\"SELECT count(*) FROM flows WHERE action = 'REJECT'\").fetchone()[0])";
     let out = std::process::Command::new(&python)
-        .args(["-c", &script, &ddl])
+        .args(["-c", script, &ddl])
         .output()
         .unwrap();
     assert!(

@@ -9,6 +9,7 @@
 
 pub mod aws_key;
 pub mod dir;
+pub mod s3;
 
 use std::io;
 
