@@ -236,33 +236,48 @@ impl PartitionedWriter {
     }
 
     /// Closes every file (footer written, flushed to disk) and lists them.
-    pub fn finish(self) -> Result<Vec<StagedFile>, EncodeError> {
-        let mut files = Vec::with_capacity(self.open.len());
-        for (_, file) in self.open {
-            let buffered = file.writer.into_inner()?;
-            let inner = buffered.into_inner().map_err(|e| EncodeError::Io {
-                path: file.staged.clone(),
-                source: e.into_error(),
-            })?;
-            inner.sync_all().map_err(|source| EncodeError::Io {
-                path: file.staged.clone(),
-                source,
-            })?;
-            let bytes = inner
-                .metadata()
-                .map_err(|source| EncodeError::Io {
-                    path: file.staged.clone(),
-                    source,
-                })?
-                .len();
-            files.push(StagedFile {
-                staged: file.staged,
-                dest: file.dest,
-                rows: file.rows,
-                bytes,
-            });
+    /// On failure no staged file is left behind.
+    pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
+        let open = std::mem::take(&mut self.open);
+        let paths: Vec<PathBuf> = open.values().map(|f| f.staged.clone()).collect();
+        let closed = close_all(open);
+        if closed.is_err() {
+            for path in &paths {
+                let _ = std::fs::remove_file(path);
+            }
         }
-        files.sort_by(|a, b| a.dest.cmp(&b.dest));
-        Ok(files)
+        closed
+    }
+}
+
+fn close_all(open: HashMap<Partition, OpenFile>) -> Result<Vec<StagedFile>, EncodeError> {
+    let mut files = Vec::with_capacity(open.len());
+    for (_, file) in open {
+        let io = |source| EncodeError::Io {
+            path: file.staged.clone(),
+            source,
+        };
+        let buffered = file.writer.into_inner()?;
+        let inner = buffered.into_inner().map_err(|e| io(e.into_error()))?;
+        inner.sync_all().map_err(io)?;
+        let bytes = inner.metadata().map_err(io)?.len();
+        files.push(StagedFile {
+            staged: file.staged,
+            dest: file.dest,
+            rows: file.rows,
+            bytes,
+        });
+    }
+    files.sort_by(|a, b| a.dest.cmp(&b.dest));
+    Ok(files)
+}
+
+impl Drop for PartitionedWriter {
+    /// A writer dropped before `finish` (the object failed) leaves no staged
+    /// files behind.
+    fn drop(&mut self) {
+        for file in self.open.values() {
+            let _ = std::fs::remove_file(&file.staged);
+        }
     }
 }

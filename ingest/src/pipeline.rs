@@ -21,6 +21,9 @@ use crate::lake::{
 use crate::process::{ObjectOutput, ProcessConfig, ProcessError, process_stream, process_whole};
 use crate::sources::{Body, Source, SourceError, SourceObject};
 
+/// Rejected lines kept in a summary (all of them are in the quarantine).
+const MAX_SUMMARY_REJECTS: usize = 100;
+
 /// How an ingest runs.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -126,7 +129,7 @@ pub struct IngestSummary {
     pub elapsed: Duration,
     /// Failed objects and why.
     pub failures: Vec<(String, String)>,
-    /// The first rejected lines of each object (at most 5 each), with the object.
+    /// The first rejected lines of each object (at most 5 each, 100 in all), with the object.
     pub rejects: Vec<(String, Reject)>,
 }
 
@@ -209,6 +212,7 @@ async fn ingest_locked(
         lake: lake.describe(),
         ..IngestSummary::default()
     };
+    lake.clear_staging();
     let mut index = LedgerIndex::load(lake).await?;
     let recovery = recover(lake, &mut index).await?;
     summary.recovered = recovery.rolled_back + recovery.rolled_forward;
@@ -283,10 +287,12 @@ async fn ingest_locked(
                 summary.files_written += files;
                 summary.bytes_in += report.bytes_in;
                 summary.bytes_out += bytes_out;
+                let room = MAX_SUMMARY_REJECTS.saturating_sub(summary.rejects.len());
                 summary.rejects.extend(
                     report
                         .first_rejects
                         .into_iter()
+                        .take(room)
                         .map(|r| (report.location.clone(), r)),
                 );
             }

@@ -28,6 +28,7 @@
 pub mod addr;
 pub mod ddl;
 pub mod derive;
+pub mod docs;
 pub mod fields;
 pub mod format;
 pub mod lake;

@@ -6,6 +6,7 @@ mod generate;
 mod ingest;
 mod lake_args;
 mod report;
+mod schema;
 mod sql;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Print DDL for Athena, Trino, Spark or DuckDB over the lake.
     Ddl(ddl::DdlArgs),
+    /// Print the lake's columns.
+    Schema(schema::SchemaArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -77,6 +80,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Generate(args) => generate::run(args),
             Command::Demo(args) => demo::run(args).await,
             Command::Ddl(args) => ddl::run(args),
+            Command::Schema(args) => schema::run(args),
         }
     })
 }

@@ -129,6 +129,17 @@ impl LakeStore {
         }
     }
 
+    /// Removes staged files a dead run left behind. Call with the lake lock
+    /// held: no ledger entry or intent ever names a staged file.
+    pub fn clear_staging(&self) {
+        let dir = self.staging_dir();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Where encoders stage files before [`LakeStore::publish`].
     pub fn staging_dir(&self) -> PathBuf {
         match self {
@@ -156,6 +167,7 @@ impl LakeStore {
                     std::fs::create_dir_all(parent).map_err(io_error(parent))?;
                 }
                 std::fs::rename(staged, &target).map_err(io_error(&target))?;
+                sync_dir(target.parent());
                 Ok(())
             }
             LakeStore::Remote { store, .. } => {
