@@ -139,39 +139,68 @@ pub fn process_whole(
     Ok(total)
 }
 
+/// A decoder feeding a partitioned writer: flow-log text in, staged
+/// Parquet files, rejects and counts out.
+struct TextToParquet {
+    decoder: Decoder,
+    writer: PartitionedWriter,
+}
+
+impl TextToParquet {
+    fn new(
+        object: &SourceObject,
+        source_key: &str,
+        format: Format,
+        first_line: u64,
+        part: u32,
+        config: &ProcessConfig,
+    ) -> Self {
+        TextToParquet {
+            decoder: Decoder::new(format, first_line, config.batch_size),
+            writer: PartitionedWriter::new(&config.staging, source_key, part, object.time_hint_ms),
+        }
+    }
+
+    fn feed(&mut self, text: &[u8]) -> Result<(), ProcessError> {
+        self.decoder.decode(text);
+        for batch in self.decoder.take_batches() {
+            self.writer.write(&batch)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ObjectOutput, ProcessError> {
+        self.decoder.finish();
+        for batch in self.decoder.take_batches() {
+            self.writer.write(&batch)?;
+        }
+        Ok(ObjectOutput {
+            files: self.writer.finish()?,
+            rejects: self.decoder.take_rejects(),
+            counts: self.decoder.counts(),
+            ..ObjectOutput::default()
+        })
+    }
+}
+
 fn encode_segment(
     object: &SourceObject,
     source_key: &str,
     segment: &Segment<'_>,
     config: &ProcessConfig,
 ) -> Result<ObjectOutput, ProcessError> {
-    let mut decoder = Decoder::new(
+    let mut parse = TextToParquet::new(
+        object,
+        source_key,
         segment.format.clone(),
         segment.first_line,
-        config.batch_size,
-    );
-    let mut writer = PartitionedWriter::new(
-        &config.staging,
-        source_key,
         segment.index,
-        object.time_hint_ms,
+        config,
     );
     for chunk in segment.bytes.chunks(DECODE_CHUNK) {
-        decoder.decode(chunk);
-        for batch in decoder.take_batches() {
-            writer.write(&batch)?;
-        }
+        parse.feed(chunk)?;
     }
-    decoder.finish();
-    for batch in decoder.take_batches() {
-        writer.write(&batch)?;
-    }
-    Ok(ObjectOutput {
-        files: writer.finish()?,
-        rejects: decoder.take_rejects(),
-        counts: decoder.counts(),
-        ..ObjectOutput::default()
-    })
+    parse.finish()
 }
 
 /// Processes an object whose bytes arrive over a channel (an S3 body),
@@ -204,42 +233,22 @@ fn process_chunks(
     config: &ProcessConfig,
 ) -> Result<ObjectOutput, ProcessError> {
     let mut gunzip = (object.kind == ObjectKind::GzipText).then(StreamingGunzip::new);
-    let mut decoder = Decoder::new(config.format.clone(), 1, config.batch_size);
-    let mut writer = PartitionedWriter::new(&config.staging, source_key, 0, object.time_hint_ms);
+    let mut parse = TextToParquet::new(object, source_key, config.format.clone(), 1, 0, config);
     let mut bytes_in = 0u64;
-    let mut feed = |decoder: &mut Decoder, text: &[u8]| -> Result<(), ProcessError> {
-        decoder.decode(text);
-        for batch in decoder.take_batches() {
-            writer.write(&batch)?;
-        }
-        Ok(())
-    };
     for chunk in chunks {
         let chunk = chunk.map_err(ProcessError::Read)?;
         bytes_in += chunk.len() as u64;
         match gunzip.as_mut() {
-            Some(g) => {
-                let text = g.push(&chunk)?;
-                feed(&mut decoder, &text)?;
-            }
-            None => feed(&mut decoder, &chunk)?,
+            Some(g) => parse.feed(&g.push(&chunk)?)?,
+            None => parse.feed(&chunk)?,
         }
     }
     if let Some(g) = gunzip {
-        let text = g.finish()?;
-        feed(&mut decoder, &text)?;
+        parse.feed(&g.finish()?)?;
     }
-    decoder.finish();
-    for batch in decoder.take_batches() {
-        writer.write(&batch)?;
-    }
-    Ok(ObjectOutput {
-        files: writer.finish()?,
-        rejects: decoder.take_rejects(),
-        counts: decoder.counts(),
-        bytes_in,
-        parquet_rows: 0,
-    })
+    let mut output = parse.finish()?;
+    output.bytes_in = bytes_in;
+    Ok(output)
 }
 
 fn process_parquet(

@@ -67,29 +67,25 @@ impl TimeRange {
     /// The SQL condition, or `None` for all time. Compares the partition
     /// columns too, so whole days and hours outside the window are never read.
     pub fn condition(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        if let Some(from) = self.from {
-            let day = from.format("%Y-%m-%d");
-            let hour = from.format("%H");
-            parts.push(format!(
-                "({DAY} > '{day}' OR ({DAY} = '{day}' AND {HOUR} >= '{hour}'))"
-            ));
-            parts.push(format!(
-                "{START_TIME} >= TIMESTAMP '{}'",
-                from.format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            ));
-        }
-        if let Some(to) = self.to {
-            let day = to.format("%Y-%m-%d");
-            let hour = to.format("%H");
-            parts.push(format!(
-                "({DAY} < '{day}' OR ({DAY} = '{day}' AND {HOUR} <= '{hour}'))"
-            ));
-            parts.push(format!(
-                "{START_TIME} < TIMESTAMP '{}'",
-                to.format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            ));
-        }
+        let bound = |t: DateTime<Utc>, after: bool| {
+            let (day, hour) = (t.format("%Y-%m-%d"), t.format("%H"));
+            let (strict, hour_op, time_op) = if after {
+                (">", ">=", ">=")
+            } else {
+                ("<", "<=", "<")
+            };
+            format!(
+                "({DAY} {strict} '{day}' OR ({DAY} = '{day}' AND {HOUR} {hour_op} '{hour}')) AND {START_TIME} {time_op} TIMESTAMP '{}'",
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            )
+        };
+        let parts: Vec<String> = [
+            self.from.map(|t| bound(t, true)),
+            self.to.map(|t| bound(t, false)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
 }

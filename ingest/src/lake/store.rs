@@ -204,11 +204,7 @@ impl LakeStore {
     pub async fn put(&self, path: &str, bytes: Bytes) -> Result<(), StoreError> {
         match self {
             LakeStore::Local { root } => {
-                let staged = stage_local(root, &bytes)?;
-                let target = root.join(path);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-                }
+                let (staged, target) = stage_local(root, path, &bytes)?;
                 std::fs::rename(&staged, &target).map_err(io_error(&target))
             }
             LakeStore::Remote { store, .. } => {
@@ -222,11 +218,7 @@ impl LakeStore {
     pub async fn put_create(&self, path: &str, bytes: Bytes) -> Result<Created, StoreError> {
         match self {
             LakeStore::Local { root } => {
-                let staged = stage_local(root, &bytes)?;
-                let target = root.join(path);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(io_error(parent))?;
-                }
+                let (staged, target) = stage_local(root, path, &bytes)?;
                 let linked = std::fs::hard_link(&staged, &target);
                 let _ = std::fs::remove_file(&staged);
                 match linked {
@@ -337,8 +329,13 @@ fn walk_local(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Stor
     Ok(())
 }
 
-/// Writes bytes to a fresh, fsynced file under the lake's tmp folder.
-fn stage_local(root: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+/// Writes bytes to a fresh, fsynced file under the lake's tmp folder and
+/// makes sure the target's folder exists; returns (staged, target).
+fn stage_local(root: &Path, path: &str, bytes: &[u8]) -> Result<(PathBuf, PathBuf), StoreError> {
+    let target = root.join(path);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
     let dir = root.join(TMP_DIR);
     let mut file = tempfile::Builder::new()
         .prefix("meta-")
@@ -346,8 +343,8 @@ fn stage_local(root: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
         .map_err(io_error(&dir))?;
     file.write_all(bytes).map_err(io_error(&dir))?;
     file.as_file().sync_all().map_err(io_error(&dir))?;
-    let (_, path) = file.keep().map_err(|e| io_error(&dir)(e.error))?;
-    Ok(path)
+    let (_, staged) = file.keep().map_err(|e| io_error(&dir)(e.error))?;
+    Ok((staged, target))
 }
 
 /// Makes a rename or link in `dir` durable (best effort; not all file systems allow it).
