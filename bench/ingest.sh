@@ -69,17 +69,45 @@ con.execute(\"\"\"COPY (SELECT * FROM read_csv('$sample/AWSLogs/**/*.log.gz', de
 "
 }
 
+# The same objects served over S3 on loopback by s3s-fs (a Rust S3 server
+# over a folder), to compare `ingest s3` with `ingest dir`.
+s3_port=""
+if [ "${BENCH_S3:-1}" = 1 ]; then
+  s3s="$HOME/.cache/flowlake/bin/s3s-fs"
+  if [ ! -x "$s3s" ]; then
+    echo "== installing s3s-fs 0.14.1 (once, ~2 minutes)"
+    cargo install --quiet s3s-fs --version 0.14.1 --locked --features binary --root "$HOME/.cache/flowlake"
+  fi
+  rm -rf "$work/s3root" && mkdir -p "$work/s3root/bench"
+  cp -al "$sample/AWSLogs" "$work/s3root/bench/"
+  s3_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$s3s" --host 127.0.0.1 --port "$s3_port" --access-key bench --secret-key benchsecret "$work/s3root" >/dev/null 2>&1 &
+  s3_pid=$!
+  trap 'kill $s3_pid 2>/dev/null' EXIT
+  sleep 1
+fi
+run_flowlake_s3() {
+  rm -rf "$work/lake-s3"
+  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    measure "$bin" ingest s3 s3://bench --lake "$work/lake-s3" --endpoint-url "http://127.0.0.1:$s3_port" \
+    --threads "$threads" --quiet
+}
+
 read -r zs zr < <(best zcat)
 read -r fs fr < <(best flowlake)
 read -r ds dr < <(best duckdb)
+ss=0; sr=0
+if [ -n "$s3_port" ]; then read -r ss sr < <(best flowlake_s3); fi
 
 rows=$("$bin" sql --lake "$work/lake" --format csv "SELECT count(*) AS n FROM flows" | tail -n 1)
 [ "$rows" = "$records" ] || { echo "flowlake wrote $rows rows, expected $records" >&2; exit 1; }
 
-awk -v n="$records" -v zs="$zs" -v fs="$fs" -v ds="$ds" -v zr="$zr" -v fr="$fr" -v dr="$dr" 'BEGIN {
-  printf "%-10s %8s %14s %10s\n", "tool", "seconds", "records/s", "peak MiB"
-  printf "%-10s %8.2f %14.0f %10.0f\n", "zcat", zs, n / zs, zr / 1024
-  printf "%-10s %8.2f %14.0f %10.0f\n", "flowlake", fs, n / fs, fr / 1024
-  printf "%-10s %8.2f %14.0f %10.0f\n", "duckdb", ds, n / ds, dr / 1024
-  printf "flowlake vs DuckDB: %.2fx the records/s;  flowlake time / zcat time: %.2f\n", ds / fs, fs / zs
+awk -v n="$records" -v zs="$zs" -v fs="$fs" -v ds="$ds" -v ss="$ss" -v zr="$zr" -v fr="$fr" -v dr="$dr" -v sr="$sr" 'BEGIN {
+  printf "%-18s %8s %14s %10s\n", "tool", "seconds", "records/s", "peak MiB"
+  printf "%-18s %8.2f %14.0f %10.0f\n", "zcat (decompress)", zs, n / zs, zr / 1024
+  printf "%-18s %8.2f %14.0f %10.0f\n", "flowlake dir", fs, n / fs, fr / 1024
+  printf "%-18s %8.2f %14.0f %10.0f\n", "duckdb read_csv", ds, n / ds, dr / 1024
+  if (ss > 0) printf "%-18s %8.2f %14.0f %10.0f\n", "flowlake s3", ss, n / ss, sr / 1024
+  printf "flowlake dir vs DuckDB: %.2fx the records/s; flowlake dir time / zcat time: %.2f\n", ds / fs, fs / zs
+  if (ss > 0) printf "flowlake s3 (loopback) time / flowlake dir time: %.2f\n", ss / fs
 }'

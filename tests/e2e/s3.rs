@@ -112,6 +112,22 @@ fn a_bucket_in_both_layouts_ingests_incrementally_and_exactly_once() {
     let expected_total =
         manifest_sum(&manifest, "records") - records_of(&manifest, &all[..1]) + 3_000;
     assert_eq!(count(Path::new(lake)), expected_total);
+
+    // An unreadable object is reported by key and skipped; the rest is unharmed.
+    let broken = dir.join("broken.log.gz");
+    std::fs::write(&broken, b"\x1f\x8b not really gzip").unwrap();
+    let key = "flowlogs/AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/05/25/broken.log.gz";
+    py(
+        &python,
+        "s3.py",
+        &["put-file", &moto.endpoint, "incremental", key, broken.to_str().unwrap()],
+    );
+    let (code, fifth) = ingest_s3(&moto.endpoint, url, lake, &[]);
+    assert_eq!(code, 1, "{fifth}");
+    assert_eq!(fifth["objects"]["failed"], 1);
+    let failed = fifth["failures"][0]["object"].as_str().unwrap();
+    assert!(failed.ends_with(key), "{fifth}");
+    assert_eq!(count(Path::new(lake)), expected_total);
 }
 
 #[test]
