@@ -33,9 +33,9 @@ echo "== input: $records records, ${#files[@]} gzip objects, $((gz_bytes / 10000
 sync
 # Wall seconds and peak RSS (MiB) of a command.
 measure() {
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  echo "$out"
+  /usr/bin/time -o "$work/time.txt" -f '%e %M' "$@" >/dev/null 2>"$work/stderr.txt" \
+    || { echo "failed: $*" >&2; cat "$work/stderr.txt" >&2; exit 1; }
+  tail -n 1 "$work/time.txt"
 }
 
 best() {   # best of 3 runs: "seconds rss"

@@ -9,9 +9,9 @@
 use flowlake_schemas::Format;
 use memchr::{memchr_iter, memrchr};
 
-/// Decompressed bytes per segment: big enough for good row groups, small
-/// enough that a large object splits across cores.
-pub const SEGMENT_BYTES: usize = 48 << 20;
+/// Largest segment, in decompressed bytes: big enough for good row groups,
+/// small enough that a few large objects still keep every core busy.
+pub const SEGMENT_BYTES: usize = 16 << 20;
 
 /// One line-aligned piece of an object.
 #[derive(Debug, Clone)]
@@ -26,9 +26,11 @@ pub struct Segment<'a> {
     pub format: Format,
 }
 
-/// Splits `text` into segments of about `target` bytes, cut after a newline.
-pub fn split(text: &[u8], format: Format, target: usize) -> Vec<Segment<'_>> {
-    let target = target.max(1);
+/// Splits `text` into equal segments of at most about `max` bytes, cut
+/// after a newline (equal, so no core is left with a short last piece).
+pub fn split(text: &[u8], format: Format, max: usize) -> Vec<Segment<'_>> {
+    let pieces = text.len().div_ceil(max.max(1)).max(1);
+    let target = text.len().div_ceil(pieces).max(1);
     let mut segments = Vec::new();
     let mut start = 0;
     let mut line = 1u64;

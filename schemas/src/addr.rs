@@ -14,32 +14,29 @@ pub fn parse_addr(text: &str) -> Option<IpAddr> {
 }
 
 fn parse_ipv4(bytes: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut index = 0;
-    let mut value: u32 = 0;
-    let mut digits = 0;
-    for &b in bytes {
-        match b {
-            b'0'..=b'9' => {
-                value = value * 10 + u32::from(b - b'0');
-                digits += 1;
-                if digits > 3 || value > 255 {
-                    return None;
-                }
-            }
-            b'.' if digits > 0 && index < 3 => {
-                octets[index] = value as u8;
-                index += 1;
-                value = 0;
-                digits = 0;
-            }
-            _ => return None,
-        }
-    }
-    if index != 3 || digits == 0 {
+    if bytes.len() < 7 || bytes.len() > 15 {
         return None;
     }
-    octets[3] = value as u8;
+    let mut octets = [0u8; 4];
+    let mut parts = bytes.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 {
+            return None;
+        }
+        let mut value: u32 = 0;
+        for &b in part {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            value = value * 10 + u32::from(digit);
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
     Some(Ipv4Addr::from(octets))
 }
 

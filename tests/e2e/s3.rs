@@ -120,7 +120,13 @@ fn a_bucket_in_both_layouts_ingests_incrementally_and_exactly_once() {
     py(
         &python,
         "s3.py",
-        &["put-file", &moto.endpoint, "incremental", key, broken.to_str().unwrap()],
+        &[
+            "put-file",
+            &moto.endpoint,
+            "incremental",
+            key,
+            broken.to_str().unwrap(),
+        ],
     );
     let (code, fifth) = ingest_s3(&moto.endpoint, url, lake, &[]);
     assert_eq!(code, 1, "{fifth}");

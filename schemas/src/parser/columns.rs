@@ -7,11 +7,12 @@
 
 use std::sync::Arc;
 
+use arrow::array::new_null_array;
 use arrow::array::{Array, ArrayBuilder, AsArray};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
 };
-use arrow::datatypes::{Int32Type, Int64Type};
+use arrow::datatypes::{DataType, Int32Type, Int64Type};
 
 use crate::derive;
 use crate::fields::{FIELDS, FieldId, ValueKind, field_id};
@@ -108,19 +109,45 @@ impl Columns {
         }
     }
 
-    /// Brings every column to `rows` values, so a new format can start appending.
+    /// Brings every column that has values to `rows` values, so a new
+    /// format can start appending. Columns never written stay empty and
+    /// become all-null arrays in [`Columns::finish`], at no cost per row.
     pub(crate) fn pad(&mut self) {
         let rows = self.rows;
         for b in &mut self.builders {
-            let missing = rows - b.len();
-            if missing > 0 {
-                b.append_nulls(missing);
+            let len = b.len();
+            if len > 0 && len < rows {
+                b.append_nulls(rows - len);
             }
         }
         for b in [&mut self.src_private, &mut self.dst_private] {
-            let missing = rows - b.len();
-            if missing > 0 {
-                b.append_nulls(missing);
+            let len = b.len();
+            if len > 0 && len < rows {
+                b.append_nulls(rows - len);
+            }
+        }
+    }
+
+    /// Brings the columns a new format writes to `rows` values (nulls for
+    /// the rows before the format change), so its first row lines up.
+    pub(crate) fn pad_for(&mut self, columns: impl Iterator<Item = (usize, Option<bool>)>) {
+        let rows = self.rows;
+        for (column, private_flag) in columns {
+            let b = &mut self.builders[column];
+            let len = b.len();
+            if len < rows {
+                b.append_nulls(rows - len);
+            }
+            if let Some(is_src) = private_flag {
+                let flags = if is_src {
+                    &mut self.src_private
+                } else {
+                    &mut self.dst_private
+                };
+                let len = flags.len();
+                if len < rows {
+                    flags.append_nulls(rows - len);
+                }
             }
         }
     }
@@ -130,19 +157,42 @@ impl Columns {
         self.pad();
         let rows = self.rows;
         self.rows = 0;
-        let mut arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        // Most columns are absent from any one format: share one all-null
+        // array per type instead of allocating (and zeroing) one per column.
+        let mut nulls: Vec<(DataType, ArrayRef)> = Vec::with_capacity(4);
+        let mut null_of = |t: DataType| -> ArrayRef {
+            if let Some((_, a)) = nulls.iter().find(|(d, _)| *d == t) {
+                return a.clone();
+            }
+            let a = new_null_array(&t, rows);
+            nulls.push((t, a.clone()));
+            a
+        };
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(FIELDS.len() + 5);
+        for (b, f) in self.builders.iter_mut().zip(FIELDS) {
+            arrays.push(if b.len() == 0 {
+                null_of(f.kind.data_type())
+            } else {
+                b.finish()
+            });
+        }
         let start = arrays[self.start].as_primitive::<Int64Type>().clone();
         let end = arrays[self.end].as_primitive::<Int64Type>().clone();
         let protocol = arrays[self.protocol].as_primitive::<Int32Type>().clone();
         arrays.push(derive::timestamps(&start));
         arrays.push(derive::timestamps(&end));
         arrays.push(if protocol.null_count() == rows {
-            arrow::array::new_null_array(&arrow::datatypes::DataType::Utf8, rows)
+            null_of(DataType::Utf8)
         } else {
             derive::protocol_names(&protocol)
         });
-        arrays.push(Arc::new(self.src_private.finish()));
-        arrays.push(Arc::new(self.dst_private.finish()));
+        for flags in [&mut self.src_private, &mut self.dst_private] {
+            arrays.push(if flags.len() == 0 {
+                null_of(DataType::Boolean)
+            } else {
+                Arc::new(flags.finish())
+            });
+        }
         // The arrays follow file_schema() by construction (same table, same
         // order); a mismatch is a bug in this file, caught by every test.
         RecordBatch::try_new(file_schema(), arrays).expect("columns match the lake schema")

@@ -83,6 +83,9 @@ pub struct Decoder {
     carry: Vec<u8>,
     line_no: u64,
     counts: LineCounts,
+    /// Per-line scratch: each field's span and parsed value (reused, so
+    /// parsing a line allocates nothing).
+    parsed: Vec<(u32, u32, Value)>,
 }
 
 impl Decoder {
@@ -102,6 +105,7 @@ impl Decoder {
             carry: Vec::new(),
             line_no: first_line.saturating_sub(1),
             counts: LineCounts::default(),
+            parsed: Vec::with_capacity(MAX_FIELDS),
         }
     }
 
@@ -131,9 +135,11 @@ impl Decoder {
         let (lines, rest) = buf.split_at(complete);
         match std::str::from_utf8(lines) {
             Ok(text) => {
-                for line in text.split_terminator('\n') {
+                let mut start = 0;
+                for end in memchr::memchr_iter(b'\n', lines) {
                     self.line_no += 1;
-                    self.text_line(line);
+                    self.text_line(&text[start..end]);
+                    start = end + 1;
                 }
             }
             Err(_) => {
@@ -200,65 +206,48 @@ impl Decoder {
     fn text_line(&mut self, line: &str) {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let bytes = line.as_bytes();
+        // Records never start with a lower-case letter unless the format's
+        // first field is text; only then is the header check worth its cost.
+        if bytes.first().is_some_and(u8::is_ascii_lowercase) && Format::is_header_line(bytes) {
+            self.header(line);
+            return;
+        }
 
-        let mut spans = [(0u32, 0u32); MAX_FIELDS];
+        // One pass: split on runs of spaces and parse each field as it is
+        // found. Nothing is appended until the whole line is known good.
+        let expected = self.slots.len();
+        self.parsed.clear();
         let mut found = 0usize;
+        let mut error = None;
         let mut start = 0usize;
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b' ' {
-                if i > start {
-                    if found < MAX_FIELDS {
-                        spans[found] = (start as u32, i as u32);
+        for end in memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len())) {
+            if end > start {
+                if found < expected && error.is_none() {
+                    match parse_value(self.slots[found].field, &line[start..end]) {
+                        Ok(value) => self.parsed.push((start as u32, end as u32, value)),
+                        Err(reason) => error = Some(reason),
                     }
-                    found += 1;
                 }
-                start = i + 1;
+                found += 1;
             }
+            start = end + 1;
         }
-        if bytes.len() > start {
-            if found < MAX_FIELDS {
-                spans[found] = (start as u32, bytes.len() as u32);
-            }
-            found += 1;
-        }
-
         if found == 0 {
             self.counts.blank += 1;
             return;
         }
-        // Records never start with a lower-case letter unless the format's
-        // first field is text; only then is the header check worth its cost.
-        if bytes[0].is_ascii_lowercase() && Format::is_header_line(bytes) {
-            self.header(line);
+        if found != expected {
+            self.reject(RejectReason::FieldCount { expected, found }, bytes);
             return;
         }
-        if found != self.slots.len() {
-            self.reject(
-                RejectReason::FieldCount {
-                    expected: self.slots.len(),
-                    found,
-                },
-                bytes,
-            );
+        if let Some(reason) = error {
+            self.reject(reason, bytes);
             return;
         }
 
-        let mut values = [Value::Null; MAX_FIELDS];
-        for (i, slot) in self.slots.iter().enumerate() {
-            let (a, b) = spans[i];
-            match parse_value(slot.field, &line[a as usize..b as usize]) {
-                Ok(v) => values[i] = v,
-                Err(reason) => {
-                    self.reject(reason, bytes);
-                    return;
-                }
-            }
-        }
-
-        for (i, slot) in self.slots.iter().enumerate() {
-            let (a, b) = spans[i];
+        for (slot, &(a, b, value)) in self.slots.iter().zip(&self.parsed) {
             let text = &line[a as usize..b as usize];
-            match (&mut self.columns.builders[slot.column], values[i]) {
+            match (&mut self.columns.builders[slot.column], value) {
                 (Builder::Text(col), Value::Text | Value::Addr { .. }) => col.append_value(text),
                 (Builder::Text(col), _) => col.append_null(),
                 (Builder::Int32(col), Value::Int(v)) => col.append_value(v as i32),
@@ -272,7 +261,7 @@ impl Decoder {
                 } else {
                     &mut self.columns.dst_private
                 };
-                match values[i] {
+                match value {
                     Value::Addr { private } => flags.append_value(private),
                     _ => flags.append_null(),
                 }
@@ -292,6 +281,8 @@ impl Decoder {
             Ok(format) if format != self.format => {
                 self.columns.pad();
                 self.slots = slots_for(&format, &self.columns);
+                self.columns
+                    .pad_for(self.slots.iter().map(|s| (s.column, s.private_flag)));
                 self.format = format;
             }
             _ => {}

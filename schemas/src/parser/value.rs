@@ -22,7 +22,8 @@ pub(crate) enum Value {
 /// Parses `text` (never empty: the splitter drops empty tokens) as `field`.
 #[inline]
 pub(crate) fn parse_value(field: &'static Field, text: &str) -> Result<Value, RejectReason> {
-    if text == "-" {
+    let bytes = text.as_bytes();
+    if bytes.len() == 1 && bytes[0] == b'-' {
         return Ok(Value::Null);
     }
     match field.kind {
@@ -38,14 +39,14 @@ pub(crate) fn parse_value(field: &'static Field, text: &str) -> Result<Value, Re
                 value: text.to_owned(),
             }),
         },
-        ValueKind::Action => match text {
-            "ACCEPT" | "REJECT" => Ok(Value::Text),
+        ValueKind::Action => match word(bytes) {
+            ACCEPT | REJECT => Ok(Value::Text),
             _ => Err(RejectReason::UnknownAction {
                 value: text.to_owned(),
             }),
         },
-        ValueKind::LogStatus => match text {
-            "OK" | "NODATA" | "SKIPDATA" => Ok(Value::Text),
+        ValueKind::LogStatus => match word(bytes) {
+            OK | NODATA | SKIPDATA => Ok(Value::Text),
             _ => Err(RejectReason::UnknownLogStatus {
                 value: text.to_owned(),
             }),
@@ -53,40 +54,68 @@ pub(crate) fn parse_value(field: &'static Field, text: &str) -> Result<Value, Re
     }
 }
 
+/// Up to eight bytes as one integer, so enumeration values compare in one
+/// instruction; longer text maps to 0, which no enumeration value is.
+const fn word(bytes: &[u8]) -> u64 {
+    if bytes.len() > 8 {
+        return 0;
+    }
+    let mut w = [0u8; 8];
+    let mut i = 0;
+    while i < bytes.len() {
+        w[i] = bytes[i];
+        i += 1;
+    }
+    u64::from_le_bytes(w)
+}
+
+const ACCEPT: u64 = word(b"ACCEPT");
+const REJECT: u64 = word(b"REJECT");
+const OK: u64 = word(b"OK");
+const NODATA: u64 = word(b"NODATA");
+const SKIPDATA: u64 = word(b"SKIPDATA");
+
 /// Unsigned decimal digits up to `max`. AWS writes no signs, no spaces and no
 /// exponents, so neither do we accept them.
 #[inline]
 fn parse_digits(text: &str, max: i64, field: &'static Field) -> Result<i64, RejectReason> {
-    let mut value: i64 = 0;
-    for &b in text.as_bytes() {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
+    let bytes = text.as_bytes();
+    // Up to 18 digits cannot overflow an i64: no checks per digit.
+    if bytes.len() <= 18 {
+        let mut value: i64 = 0;
+        let mut bad = false;
+        for &b in bytes {
+            let digit = b.wrapping_sub(b'0');
+            bad |= digit > 9;
+            value = value * 10 + i64::from(digit);
+        }
+        if bad {
             return Err(RejectReason::NotANumber {
                 field: field.name,
                 value: text.to_owned(),
             });
         }
-        value = match value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(digit)))
-        {
-            Some(v) if v <= max => v,
-            _ => {
-                // Finish scanning so "99999999999x" is reported as not a number.
-                if text.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(RejectReason::OutOfRange {
-                        field: field.name,
-                        value: text.to_owned(),
-                    });
-                }
-                return Err(RejectReason::NotANumber {
-                    field: field.name,
-                    value: text.to_owned(),
-                });
-            }
-        };
+        if value > max {
+            return Err(RejectReason::OutOfRange {
+                field: field.name,
+                value: text.to_owned(),
+            });
+        }
+        return Ok(value);
     }
-    Ok(value)
+    if !bytes.iter().all(u8::is_ascii_digit) {
+        return Err(RejectReason::NotANumber {
+            field: field.name,
+            value: text.to_owned(),
+        });
+    }
+    match text.parse::<i64>() {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(RejectReason::OutOfRange {
+            field: field.name,
+            value: text.to_owned(),
+        }),
+    }
 }
 
 #[cfg(test)]
