@@ -1,75 +1,220 @@
-//! The batch under construction: one Arrow builder per AWS field, plus the
-//! address-privacy flags the parser computes on the way.
+//! The batch under construction: plain vectors per AWS field (values plus a
+//! validity flag per row), and the address-privacy flags the parser computes
+//! on the way. Finishing a batch hands the vectors to Arrow without copying.
 //!
-//! Columns a format does not write are never touched while parsing; they are
-//! padded with nulls when the batch is finished (or when the format changes
-//! mid-batch), so a 14-field default-format line costs 14 appends, not 72.
+//! Plain vectors rather than Arrow builders, because a line is appended field
+//! by field as it is parsed and a bad field must take the whole line back:
+//! [`Columns::truncate`] does that in O(fields).
+//!
+//! Columns a format does not write are never touched while parsing; they
+//! become all-null arrays when the batch is finished (one shared array per
+//! type), so a 14-field default-format line costs 14 appends, not 72.
 
 use std::sync::Arc;
 
-use arrow::array::new_null_array;
-use arrow::array::{Array, ArrayBuilder, AsArray};
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
+    new_null_array,
 };
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Int32Type, Int64Type};
 
 use crate::derive;
 use crate::fields::{FIELDS, FieldId, ValueKind, field_id};
 use crate::schema::file_schema;
 
-/// One AWS field's builder.
+/// One AWS field's values for the rows of the batch so far.
 #[derive(Debug)]
-pub(crate) enum Builder {
-    Text(StringBuilder),
-    Int32(Int32Builder),
-    Int64(Int64Builder),
+pub(crate) enum Column {
+    /// Text: UTF-8 bytes back to back, an end offset per row.
+    Text {
+        bytes: Vec<u8>,
+        offsets: Vec<i32>,
+        valid: Vec<bool>,
+    },
+    /// 32-bit integers.
+    Int32 { values: Vec<i32>, valid: Vec<bool> },
+    /// 64-bit integers.
+    Int64 { values: Vec<i64>, valid: Vec<bool> },
 }
 
-impl Builder {
-    fn new(kind: ValueKind) -> Builder {
+impl Column {
+    fn new(kind: ValueKind) -> Column {
         match kind {
-            ValueKind::Int32 => Builder::Int32(Int32Builder::new()),
-            ValueKind::Int64 => Builder::Int64(Int64Builder::new()),
-            _ => Builder::Text(StringBuilder::new()),
+            ValueKind::Int32 => Column::Int32 {
+                values: Vec::new(),
+                valid: Vec::new(),
+            },
+            ValueKind::Int64 => Column::Int64 {
+                values: Vec::new(),
+                valid: Vec::new(),
+            },
+            _ => Column::Text {
+                bytes: Vec::new(),
+                offsets: vec![0],
+                valid: Vec::new(),
+            },
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
-            Builder::Text(b) => b.len(),
-            Builder::Int32(b) => b.len(),
-            Builder::Int64(b) => b.len(),
+            Column::Text { valid, .. } | Column::Int32 { valid, .. } | Column::Int64 { valid, .. } => {
+                valid.len()
+            }
         }
     }
 
-    fn append_nulls(&mut self, n: usize) {
+    #[inline]
+    pub(crate) fn push_text(&mut self, text: &str) {
+        if let Column::Text {
+            bytes,
+            offsets,
+            valid,
+        } = self
+        {
+            bytes.extend_from_slice(text.as_bytes());
+            offsets.push(bytes.len() as i32);
+            valid.push(true);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_int(&mut self, v: i64) {
         match self {
-            Builder::Text(b) => {
-                for _ in 0..n {
-                    b.append_null();
+            Column::Int32 { values, valid } => {
+                values.push(v as i32);
+                valid.push(true);
+            }
+            Column::Int64 { values, valid } => {
+                values.push(v);
+                valid.push(true);
+            }
+            Column::Text { .. } => {}
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push_null(&mut self) {
+        match self {
+            Column::Text {
+                bytes,
+                offsets,
+                valid,
+            } => {
+                offsets.push(bytes.len() as i32);
+                valid.push(false);
+            }
+            Column::Int32 { values, valid } => {
+                values.push(0);
+                valid.push(false);
+            }
+            Column::Int64 { values, valid } => {
+                values.push(0);
+                valid.push(false);
+            }
+        }
+    }
+
+    fn push_nulls(&mut self, n: usize) {
+        for _ in 0..n {
+            self.push_null();
+        }
+    }
+
+    /// Drops rows past `rows` (a rejected line's fields).
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        match self {
+            Column::Text {
+                bytes,
+                offsets,
+                valid,
+            } => {
+                if valid.len() > rows {
+                    valid.truncate(rows);
+                    offsets.truncate(rows + 1);
+                    bytes.truncate(offsets[rows] as usize);
                 }
             }
-            Builder::Int32(b) => b.append_nulls(n),
-            Builder::Int64(b) => b.append_nulls(n),
+            Column::Int32 { values, valid } => {
+                values.truncate(rows);
+                valid.truncate(rows);
+            }
+            Column::Int64 { values, valid } => {
+                values.truncate(rows);
+                valid.truncate(rows);
+            }
         }
+    }
+
+    /// Hands the rows to Arrow and starts empty again.
+    fn finish(&mut self, capacity: usize) -> ArrayRef {
+        match self {
+            Column::Text {
+                bytes,
+                offsets,
+                valid,
+            } => {
+                let nulls = nulls(std::mem::take(valid));
+                let offsets = std::mem::replace(offsets, {
+                    let mut o = Vec::with_capacity(capacity + 1);
+                    o.push(0);
+                    o
+                });
+                let bytes = std::mem::take(bytes);
+                // Every byte came from a `&str` split at ASCII spaces, so it
+                // is UTF-8 and the offsets are monotonic: try_new re-checks
+                // both in one linear pass.
+                let array = StringArray::try_new(
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    Buffer::from_vec(bytes),
+                    nulls,
+                )
+                .expect("the parser only appends whole &str values");
+                Arc::new(array)
+            }
+            Column::Int32 { values, valid } => {
+                let nulls = nulls(std::mem::take(valid));
+                let values = std::mem::replace(values, Vec::with_capacity(capacity));
+                Arc::new(Int32Array::new(ScalarBuffer::from(values), nulls))
+            }
+            Column::Int64 { values, valid } => {
+                let nulls = nulls(std::mem::take(valid));
+                let values = std::mem::replace(values, Vec::with_capacity(capacity));
+                Arc::new(Int64Array::new(ScalarBuffer::from(values), nulls))
+            }
+        }
+    }
+}
+
+/// A validity bitmap, or none when every row is valid.
+fn nulls(valid: Vec<bool>) -> Option<NullBuffer> {
+    if valid.iter().all(|v| *v) {
+        return None;
+    }
+    Some(NullBuffer::new(BooleanBuffer::from(valid)))
+}
+
+/// Address-privacy flags for one address column (`None`: no address).
+#[derive(Debug, Default)]
+pub(crate) struct Flags(Vec<Option<bool>>);
+
+impl Flags {
+    pub(crate) fn push(&mut self, flag: Option<bool>) {
+        self.0.push(flag);
     }
 
     fn finish(&mut self) -> ArrayRef {
-        match self {
-            Builder::Text(b) => Arc::new(b.finish()),
-            Builder::Int32(b) => Arc::new(b.finish()),
-            Builder::Int64(b) => Arc::new(b.finish()),
-        }
+        Arc::new(BooleanArray::from(std::mem::take(&mut self.0)))
     }
 }
 
 /// Builders for every column of a batch.
 #[derive(Debug)]
 pub(crate) struct Columns {
-    pub(crate) builders: Vec<Builder>,
-    pub(crate) src_private: BooleanBuilder,
-    pub(crate) dst_private: BooleanBuilder,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) src_private: Flags,
+    pub(crate) dst_private: Flags,
     pub(crate) rows: usize,
     srcaddr: usize,
     dstaddr: usize,
@@ -85,9 +230,9 @@ fn index_of(name: &str) -> usize {
 impl Columns {
     pub(crate) fn new() -> Columns {
         Columns {
-            builders: FIELDS.iter().map(|f| Builder::new(f.kind)).collect(),
-            src_private: BooleanBuilder::new(),
-            dst_private: BooleanBuilder::new(),
+            columns: FIELDS.iter().map(|f| Column::new(f.kind)).collect(),
+            src_private: Flags::default(),
+            dst_private: Flags::default(),
             rows: 0,
             srcaddr: index_of("srcaddr"),
             dstaddr: index_of("dstaddr"),
@@ -97,7 +242,8 @@ impl Columns {
         }
     }
 
-    /// Column index of a privacy flag for this field, if it has one.
+    /// Which privacy flags this field feeds: `Some(true)` srcaddr,
+    /// `Some(false)` dstaddr.
     pub(crate) fn private_flag(&self, id: FieldId) -> Option<bool> {
         let i = usize::from(id);
         if i == self.srcaddr {
@@ -109,21 +255,42 @@ impl Columns {
         }
     }
 
+    /// The privacy flags for srcaddr (`true`) or dstaddr (`false`).
+    #[inline]
+    pub(crate) fn flags(&mut self, is_src: bool) -> &mut Flags {
+        if is_src {
+            &mut self.src_private
+        } else {
+            &mut self.dst_private
+        }
+    }
+
+    /// Takes back a partly appended line: every column to `rows` values.
+    pub(crate) fn truncate(&mut self, columns: impl Iterator<Item = (usize, Option<bool>)>) {
+        let rows = self.rows;
+        for (column, private_flag) in columns {
+            self.columns[column].truncate(rows);
+            if let Some(is_src) = private_flag {
+                self.flags(is_src).0.truncate(rows);
+            }
+        }
+    }
+
     /// Brings every column that has values to `rows` values, so a new
     /// format can start appending. Columns never written stay empty and
     /// become all-null arrays in [`Columns::finish`], at no cost per row.
     pub(crate) fn pad(&mut self) {
         let rows = self.rows;
-        for b in &mut self.builders {
-            let len = b.len();
+        for c in &mut self.columns {
+            let len = c.len();
             if len > 0 && len < rows {
-                b.append_nulls(rows - len);
+                c.push_nulls(rows - len);
             }
         }
-        for b in [&mut self.src_private, &mut self.dst_private] {
-            let len = b.len();
+        for f in [&mut self.src_private, &mut self.dst_private] {
+            let len = f.0.len();
             if len > 0 && len < rows {
-                b.append_nulls(rows - len);
+                f.0.resize(rows, None);
             }
         }
     }
@@ -133,47 +300,42 @@ impl Columns {
     pub(crate) fn pad_for(&mut self, columns: impl Iterator<Item = (usize, Option<bool>)>) {
         let rows = self.rows;
         for (column, private_flag) in columns {
-            let b = &mut self.builders[column];
-            let len = b.len();
+            let c = &mut self.columns[column];
+            let len = c.len();
             if len < rows {
-                b.append_nulls(rows - len);
+                c.push_nulls(rows - len);
             }
             if let Some(is_src) = private_flag {
-                let flags = if is_src {
-                    &mut self.src_private
-                } else {
-                    &mut self.dst_private
-                };
-                let len = flags.len();
-                if len < rows {
-                    flags.append_nulls(rows - len);
+                let flags = &mut self.flags(is_src).0;
+                if flags.len() < rows {
+                    flags.resize(rows, None);
                 }
             }
         }
     }
 
     /// Finishes the batch (AWS columns plus derived ones) and starts a new one.
-    pub(crate) fn finish(&mut self) -> RecordBatch {
+    pub(crate) fn finish(&mut self, capacity: usize) -> RecordBatch {
         self.pad();
         let rows = self.rows;
         self.rows = 0;
         // Most columns are absent from any one format: share one all-null
         // array per type instead of allocating (and zeroing) one per column.
-        let mut nulls: Vec<(DataType, ArrayRef)> = Vec::with_capacity(4);
+        let mut shared: Vec<(DataType, ArrayRef)> = Vec::with_capacity(4);
         let mut null_of = |t: DataType| -> ArrayRef {
-            if let Some((_, a)) = nulls.iter().find(|(d, _)| *d == t) {
+            if let Some((_, a)) = shared.iter().find(|(d, _)| *d == t) {
                 return a.clone();
             }
             let a = new_null_array(&t, rows);
-            nulls.push((t, a.clone()));
+            shared.push((t, a.clone()));
             a
         };
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(FIELDS.len() + 5);
-        for (b, f) in self.builders.iter_mut().zip(FIELDS) {
-            arrays.push(if b.len() == 0 {
+        for (c, f) in self.columns.iter_mut().zip(FIELDS) {
+            arrays.push(if c.len() == 0 {
                 null_of(f.kind.data_type())
             } else {
-                b.finish()
+                c.finish(capacity)
             });
         }
         let start = arrays[self.start].as_primitive::<Int64Type>().clone();
@@ -186,11 +348,12 @@ impl Columns {
         } else {
             derive::protocol_names(&protocol)
         });
-        for flags in [&mut self.src_private, &mut self.dst_private] {
-            arrays.push(if flags.len() == 0 {
+        for is_src in [true, false] {
+            let flags = self.flags(is_src);
+            arrays.push(if flags.0.is_empty() {
                 null_of(DataType::Boolean)
             } else {
-                Arc::new(flags.finish())
+                flags.finish()
             });
         }
         // The arrays follow file_schema() by construction (same table, same

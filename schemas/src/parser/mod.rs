@@ -23,17 +23,16 @@ mod value;
 use arrow::array::RecordBatch;
 use memchr::memchr;
 
-use crate::fields::{FIELDS, Field, field};
+use crate::fields::{Field, field};
 use crate::format::Format;
 use crate::reject::{Reject, RejectReason, keep_raw};
-use columns::{Builder, Columns};
+use columns::Columns;
 use value::{Value, parse_value};
 
 /// Rows per batch unless configured: large enough to amortise per-batch work,
 /// small enough to stay in cache while encoding.
 pub const DEFAULT_BATCH_SIZE: usize = 32 * 1024;
 
-const MAX_FIELDS: usize = FIELDS.len();
 
 /// Counts of what the decoder saw; every line lands in exactly one bucket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,9 +82,6 @@ pub struct Decoder {
     carry: Vec<u8>,
     line_no: u64,
     counts: LineCounts,
-    /// Per-line scratch: each field's span and parsed value (reused, so
-    /// parsing a line allocates nothing).
-    parsed: Vec<(u32, u32, Value)>,
 }
 
 impl Decoder {
@@ -105,7 +101,6 @@ impl Decoder {
             carry: Vec::new(),
             line_no: first_line.saturating_sub(1),
             counts: LineCounts::default(),
-            parsed: Vec::with_capacity(MAX_FIELDS),
         }
     }
 
@@ -162,7 +157,7 @@ impl Decoder {
             self.bytes_line(&line);
         }
         if self.columns.rows > 0 {
-            let batch = self.columns.finish();
+            let batch = self.columns.finish(self.batch_size);
             self.ready.push(batch);
         }
     }
@@ -213,18 +208,19 @@ impl Decoder {
             return;
         }
 
-        // One pass: split on runs of spaces and parse each field as it is
-        // found. Nothing is appended until the whole line is known good.
+        // One pass: split on runs of spaces, parse each field and append it
+        // to its column. A bad line is taken back out of the columns.
         let expected = self.slots.len();
-        self.parsed.clear();
         let mut found = 0usize;
         let mut error = None;
         let mut start = 0usize;
         for end in memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len())) {
             if end > start {
                 if found < expected && error.is_none() {
-                    match parse_value(self.slots[found].field, &line[start..end]) {
-                        Ok(value) => self.parsed.push((start as u32, end as u32, value)),
+                    let slot = self.slots[found];
+                    let text = &line[start..end];
+                    match parse_value(slot.field, text) {
+                        Ok(value) => self.append(slot, text, value),
                         Err(reason) => error = Some(reason),
                     }
                 }
@@ -236,42 +232,40 @@ impl Decoder {
             self.counts.blank += 1;
             return;
         }
-        if found != expected {
-            self.reject(RejectReason::FieldCount { expected, found }, bytes);
-            return;
-        }
-        if let Some(reason) = error {
+        if found != expected || error.is_some() {
+            let slots = std::mem::take(&mut self.slots);
+            self.columns
+                .truncate(slots.iter().map(|s| (s.column, s.private_flag)));
+            self.slots = slots;
+            let reason = match error {
+                Some(reason) if found == expected => reason,
+                _ => RejectReason::FieldCount { expected, found },
+            };
             self.reject(reason, bytes);
             return;
-        }
-
-        for (slot, &(a, b, value)) in self.slots.iter().zip(&self.parsed) {
-            let text = &line[a as usize..b as usize];
-            match (&mut self.columns.builders[slot.column], value) {
-                (Builder::Text(col), Value::Text | Value::Addr { .. }) => col.append_value(text),
-                (Builder::Text(col), _) => col.append_null(),
-                (Builder::Int32(col), Value::Int(v)) => col.append_value(v as i32),
-                (Builder::Int32(col), _) => col.append_null(),
-                (Builder::Int64(col), Value::Int(v)) => col.append_value(v),
-                (Builder::Int64(col), _) => col.append_null(),
-            }
-            if let Some(is_src) = slot.private_flag {
-                let flags = if is_src {
-                    &mut self.columns.src_private
-                } else {
-                    &mut self.columns.dst_private
-                };
-                match value {
-                    Value::Addr { private } => flags.append_value(private),
-                    _ => flags.append_null(),
-                }
-            }
         }
         self.columns.rows += 1;
         self.counts.records += 1;
         if self.columns.rows >= self.batch_size {
-            let batch = self.columns.finish();
+            let batch = self.columns.finish(self.batch_size);
             self.ready.push(batch);
+        }
+    }
+
+    #[inline]
+    fn append(&mut self, slot: Slot, text: &str, value: Value) {
+        let column = &mut self.columns.columns[slot.column];
+        match value {
+            Value::Null => column.push_null(),
+            Value::Int(v) => column.push_int(v),
+            Value::Text | Value::Addr { .. } => column.push_text(text),
+        }
+        if let Some(is_src) = slot.private_flag {
+            let flag = match value {
+                Value::Addr { private } => Some(private),
+                _ => None,
+            };
+            self.columns.flags(is_src).push(flag);
         }
     }
 
