@@ -5,9 +5,9 @@
 //! file on local disk, so memory holds at most one row group per open writer.
 //! The files become visible only when the object commits (see `lake::commit`).
 //!
-//! Writer settings come from measurements (`shared/README.md`): zstd level 1
-//! (as small as level 3 here, and faster), dictionary encoding only on the
-//! low-cardinality columns, chunk-level statistics for pruning.
+//! Writer settings come from measurements (see [`writer_properties`]): zstd
+//! level 1 (as small as level 3 here, and faster), dictionary encoding,
+//! chunk-level statistics on the numeric columns.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -27,54 +27,47 @@ use parquet::schema::types::ColumnPath;
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// Columns whose values repeat a lot within a file; every other column skips
-/// dictionary encoding (it overflows the dictionary page and falls back after
-/// paying for interning).
-const DICTIONARY_COLUMNS: &[&str] = &[
+/// Columns worth min/max statistics: the times and numbers queries filter
+/// on. Text columns get none: comparing strings for every value costs about
+/// a tenth of the write, and address or id ranges rarely prune anything.
+const STATISTICS_COLUMNS: &[&str] = &[
     "version",
-    "account_id",
-    "interface_id",
-    "protocol",
-    "action",
-    "log_status",
-    "vpc_id",
-    "subnet_id",
-    "instance_id",
-    "tcp_flags",
-    "type",
-    "region",
-    "az_id",
-    "sublocation_type",
-    "sublocation_id",
-    "pkt_src_aws_service",
-    "pkt_dst_aws_service",
-    "flow_direction",
-    "traffic_path",
-    "reject_reason",
-    "resource_type",
-    "tgw_id",
-    "tgw_attachment_id",
-    "protocol_name",
+    "srcport",
     "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "tcp_flags",
+    "start_time",
+    "end_time",
 ];
 
-/// Nearly sorted integer columns, written with DELTA_BINARY_PACKED (which
-/// Athena, Trino, Spark 3.3+, DuckDB and pyarrow all read).
+/// Nearly sorted integer columns: if their dictionary overflows, they fall
+/// back to DELTA_BINARY_PACKED (read by Athena, Trino, Spark 3.3+, DuckDB
+/// and pyarrow) instead of PLAIN.
 const DELTA_COLUMNS: &[&str] = &["start", "end", "start_time", "end_time"];
 
 /// Parquet writer settings for every lake file.
+///
+/// Measured on one 200,000-record object with callgrind (instructions for the
+/// whole ingest, and Parquet bytes): dictionary encoding on every column
+/// (Parquet's default; it falls back by itself when a column's dictionary
+/// grows past 1 MiB) was both smaller and cheaper than dictionary encoding
+/// only the obviously low-cardinality columns (3.7 MB vs 4.8 MB, -1.4 %
+/// instructions), because a 5-minute object repeats its addresses, ports
+/// and times; statistics only on numeric columns saved 8 %.
 pub fn writer_properties() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
         .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")));
-    for column in DICTIONARY_COLUMNS {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), true);
+    for column in STATISTICS_COLUMNS {
+        builder = builder
+            .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::Chunk);
     }
-    // Times within one object span minutes: delta encoding shrinks them to a
-    // few bits each before zstd, which then has far less to do.
     for column in DELTA_COLUMNS {
         builder =
             builder.set_column_encoding(ColumnPath::from(*column), Encoding::DELTA_BINARY_PACKED);

@@ -59,9 +59,9 @@ impl Column {
 
     pub(crate) fn len(&self) -> usize {
         match self {
-            Column::Text { valid, .. } | Column::Int32 { valid, .. } | Column::Int64 { valid, .. } => {
-                valid.len()
-            }
+            Column::Text { valid, .. }
+            | Column::Int32 { valid, .. }
+            | Column::Int64 { valid, .. } => valid.len(),
         }
     }
 

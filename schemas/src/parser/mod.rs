@@ -33,7 +33,6 @@ use value::{Value, parse_value};
 /// small enough to stay in cache while encoding.
 pub const DEFAULT_BATCH_SIZE: usize = 32 * 1024;
 
-
 /// Counts of what the decoder saw; every line lands in exactly one bucket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineCounts {
