@@ -8,9 +8,19 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Parses an IPv4 or IPv6 address. IPv4 dotted quads take a fast path because
 /// the parser calls this twice per record.
 pub fn parse_addr(text: &str) -> Option<IpAddr> {
-    parse_ipv4(text.as_bytes())
-        .map(IpAddr::V4)
-        .or_else(|| text.parse::<Ipv6Addr>().ok().map(IpAddr::V6))
+    parse_addr_bytes(text.as_bytes())
+}
+
+/// [`parse_addr`] on bytes, as the line parser holds them.
+pub fn parse_addr_bytes(bytes: &[u8]) -> Option<IpAddr> {
+    if let Some(v4) = parse_ipv4(bytes) {
+        return Some(IpAddr::V4(v4));
+    }
+    std::str::from_utf8(bytes)
+        .ok()?
+        .parse::<Ipv6Addr>()
+        .ok()
+        .map(IpAddr::V6)
 }
 
 fn parse_ipv4(bytes: &[u8]) -> Option<Ipv4Addr> {

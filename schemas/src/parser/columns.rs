@@ -66,14 +66,16 @@ impl Column {
     }
 
     #[inline]
-    pub(crate) fn push_text(&mut self, text: &str) {
+    /// Appends UTF-8 text (checked once per chunk by the caller; the Arrow
+    /// array re-checks it when the batch is finished).
+    pub(crate) fn push_text(&mut self, text: &[u8]) {
         if let Column::Text {
             bytes,
             offsets,
             valid,
         } = self
         {
-            bytes.extend_from_slice(text.as_bytes());
+            bytes.extend_from_slice(text);
             offsets.push(bytes.len() as i32);
             valid.push(true);
         }
@@ -162,15 +164,15 @@ impl Column {
                     o
                 });
                 let bytes = std::mem::take(bytes);
-                // Every byte came from a `&str` split at ASCII spaces, so it
-                // is UTF-8 and the offsets are monotonic: try_new re-checks
-                // both in one linear pass.
+                // Every value came from UTF-8-checked text split at ASCII
+                // spaces, and offsets only grow: try_new re-checks both in
+                // one linear pass.
                 let array = StringArray::try_new(
                     OffsetBuffer::new(ScalarBuffer::from(offsets)),
                     Buffer::from_vec(bytes),
                     nulls,
                 )
-                .expect("the parser only appends whole &str values");
+                .expect("the parser only appends UTF-8 values");
                 Arc::new(array)
             }
             Column::Int32 { values, valid } => {

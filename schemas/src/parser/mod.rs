@@ -18,16 +18,18 @@
 //! repeat it, and concatenated objects carry several).
 
 mod columns;
+mod split;
 mod value;
 
 use arrow::array::RecordBatch;
 use memchr::memchr;
 
-use crate::fields::{Field, field};
+use crate::fields::{Field, ValueKind, field};
 use crate::format::Format;
 use crate::reject::{Reject, RejectReason, keep_raw};
 use columns::Columns;
-use value::{Value, parse_value};
+use split::for_each_field;
+use value::{address_is_private, check_action, check_log_status, parse_int};
 
 /// Rows per batch unless configured: large enough to amortise per-batch work,
 /// small enough to stay in cache while encoding.
@@ -128,11 +130,11 @@ impl Decoder {
         };
         let (lines, rest) = buf.split_at(complete);
         match std::str::from_utf8(lines) {
-            Ok(text) => {
+            Ok(_) => {
                 let mut start = 0;
                 for end in memchr::memchr_iter(b'\n', lines) {
                     self.line_no += 1;
-                    self.text_line(&text[start..end]);
+                    self.line(&lines[start..end]);
                     start = end + 1;
                 }
             }
@@ -191,18 +193,19 @@ impl Decoder {
         // validation, so the line number is counted here.
         self.line_no += 1;
         match std::str::from_utf8(line) {
-            Ok(text) => self.text_line(text),
+            Ok(_) => self.line(line),
             Err(_) => self.reject(RejectReason::InvalidUtf8, line),
         }
     }
 
+    /// Parses one line (without its newline). The caller has checked that
+    /// the line is UTF-8, so fields split at ASCII spaces are UTF-8 too.
     #[inline]
-    fn text_line(&mut self, line: &str) {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let bytes = line.as_bytes();
+    fn line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         // Records never start with a lower-case letter unless the format's
         // first field is text; only then is the header check worth its cost.
-        if bytes.first().is_some_and(u8::is_ascii_lowercase) && Format::is_header_line(bytes) {
+        if line.first().is_some_and(u8::is_ascii_lowercase) && Format::is_header_line(line) {
             self.header(line);
             return;
         }
@@ -212,21 +215,15 @@ impl Decoder {
         let expected = self.slots.len();
         let mut found = 0usize;
         let mut error = None;
-        let mut start = 0usize;
-        for end in memchr::memchr_iter(b' ', bytes).chain(std::iter::once(bytes.len())) {
-            if end > start {
-                if found < expected && error.is_none() {
-                    let slot = self.slots[found];
-                    let text = &line[start..end];
-                    match parse_value(slot.field, text) {
-                        Ok(value) => self.append(slot, text, value),
-                        Err(reason) => error = Some(reason),
-                    }
+        for_each_field(line, |field| {
+            if found < expected && error.is_none() {
+                let slot = self.slots[found];
+                if let Err(reason) = self.field(slot, field) {
+                    error = Some(reason);
                 }
-                found += 1;
             }
-            start = end + 1;
-        }
+            found += 1;
+        });
         if found == 0 {
             self.counts.blank += 1;
             return;
@@ -240,7 +237,7 @@ impl Decoder {
                 Some(reason) if found == expected => reason,
                 _ => RejectReason::FieldCount { expected, found },
             };
-            self.reject(reason, bytes);
+            self.reject(reason, line);
             return;
         }
         self.columns.rows += 1;
@@ -251,27 +248,45 @@ impl Decoder {
         }
     }
 
+    /// Parses one field and appends it to its column.
     #[inline]
-    fn append(&mut self, slot: Slot, text: &str, value: Value) {
+    fn field(&mut self, slot: Slot, text: &[u8]) -> Result<(), RejectReason> {
         let column = &mut self.columns.columns[slot.column];
-        match value {
-            Value::Null => column.push_null(),
-            Value::Int(v) => column.push_int(v),
-            Value::Text | Value::Addr { .. } => column.push_text(text),
+        if text == b"-" {
+            column.push_null();
+            if let Some(is_src) = slot.private_flag {
+                self.columns.flags(is_src).push(None);
+            }
+            return Ok(());
         }
-        if let Some(is_src) = slot.private_flag {
-            let flag = match value {
-                Value::Addr { private } => Some(private),
-                _ => None,
-            };
-            self.columns.flags(is_src).push(flag);
+        match slot.field.kind {
+            ValueKind::Int64 => column.push_int(parse_int(slot.field, text, i64::MAX)?),
+            ValueKind::Int32 => column.push_int(parse_int(slot.field, text, i64::from(i32::MAX))?),
+            ValueKind::Text => column.push_text(text),
+            ValueKind::Action => {
+                check_action(text)?;
+                column.push_text(text);
+            }
+            ValueKind::LogStatus => {
+                check_log_status(text)?;
+                column.push_text(text);
+            }
+            ValueKind::Addr => {
+                let private = address_is_private(slot.field, text)?;
+                column.push_text(text);
+                if let Some(is_src) = slot.private_flag {
+                    self.columns.flags(is_src).push(Some(private));
+                }
+            }
         }
+        Ok(())
     }
 
-    fn header(&mut self, line: &str) {
+    fn header(&mut self, line: &[u8]) {
         self.counts.headers += 1;
-        match Format::from_header(line) {
-            Ok(format) if format != self.format => {
+        let parsed = std::str::from_utf8(line).map(Format::from_header);
+        match parsed {
+            Ok(Ok(format)) if format != self.format => {
                 self.columns.pad();
                 self.slots = slots_for(&format, &self.columns);
                 self.columns

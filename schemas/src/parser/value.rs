@@ -1,56 +1,46 @@
-//! Parsing one field's text into what its column stores. Called once per field
-//! per record, so it allocates nothing and only builds a [`RejectReason`] on
-//! the error path.
+//! Checking and parsing one field's bytes. Called for every field of every
+//! record, so nothing here allocates except on the error path, where the
+//! offending text goes into the [`RejectReason`].
 
-use crate::addr::{is_private, parse_addr};
-use crate::fields::{Field, ValueKind};
+use crate::addr::{is_private, parse_addr_bytes};
+use crate::fields::Field;
 use crate::reject::RejectReason;
 
-/// A field's parsed value, before it is appended to its column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Value {
-    /// `-`: not applicable or could not be computed.
-    Null,
-    /// A number (Int32 columns are range-checked already).
-    Int(i64),
-    /// Text stored as is.
-    Text,
-    /// An address, with whether it is private.
-    Addr { private: bool },
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Parses `text` (never empty: the splitter drops empty tokens) as `field`.
+/// An address field: is it an address, and is it private?
 #[inline]
-pub(crate) fn parse_value(field: &'static Field, text: &str) -> Result<Value, RejectReason> {
-    let bytes = text.as_bytes();
-    if bytes.len() == 1 && bytes[0] == b'-' {
-        return Ok(Value::Null);
+pub(crate) fn address_is_private(field: &'static Field, text: &[u8]) -> Result<bool, RejectReason> {
+    match parse_addr_bytes(text) {
+        Some(addr) => Ok(is_private(addr)),
+        None => Err(RejectReason::BadAddress {
+            field: field.name,
+            value: text_of(text),
+        }),
     }
-    match field.kind {
-        ValueKind::Text => Ok(Value::Text),
-        ValueKind::Int64 => parse_digits(text, i64::MAX, field).map(Value::Int),
-        ValueKind::Int32 => parse_digits(text, i64::from(i32::MAX), field).map(Value::Int),
-        ValueKind::Addr => match parse_addr(text) {
-            Some(addr) => Ok(Value::Addr {
-                private: is_private(addr),
-            }),
-            None => Err(RejectReason::BadAddress {
-                field: field.name,
-                value: text.to_owned(),
-            }),
-        },
-        ValueKind::Action => match word(bytes) {
-            ACCEPT | REJECT => Ok(Value::Text),
-            _ => Err(RejectReason::UnknownAction {
-                value: text.to_owned(),
-            }),
-        },
-        ValueKind::LogStatus => match word(bytes) {
-            OK | NODATA | SKIPDATA => Ok(Value::Text),
-            _ => Err(RejectReason::UnknownLogStatus {
-                value: text.to_owned(),
-            }),
-        },
+}
+
+/// `action` must be ACCEPT or REJECT.
+#[inline]
+pub(crate) fn check_action(text: &[u8]) -> Result<(), RejectReason> {
+    match word(text) {
+        ACCEPT | REJECT => Ok(()),
+        _ => Err(RejectReason::UnknownAction {
+            value: text_of(text),
+        }),
+    }
+}
+
+/// `log-status` must be OK, NODATA or SKIPDATA.
+#[inline]
+pub(crate) fn check_log_status(text: &[u8]) -> Result<(), RejectReason> {
+    match word(text) {
+        OK | NODATA | SKIPDATA => Ok(()),
+        _ => Err(RejectReason::UnknownLogStatus {
+            value: text_of(text),
+        }),
     }
 }
 
@@ -78,13 +68,12 @@ const SKIPDATA: u64 = word(b"SKIPDATA");
 /// Unsigned decimal digits up to `max`. AWS writes no signs, no spaces and no
 /// exponents, so neither do we accept them.
 #[inline]
-fn parse_digits(text: &str, max: i64, field: &'static Field) -> Result<i64, RejectReason> {
-    let bytes = text.as_bytes();
+pub(crate) fn parse_int(field: &'static Field, text: &[u8], max: i64) -> Result<i64, RejectReason> {
     // Up to 18 digits cannot overflow an i64: no checks per digit.
-    if bytes.len() <= 18 {
+    if text.len() <= 18 {
         let mut value: i64 = 0;
         let mut bad = false;
-        for &b in bytes {
+        for &b in text {
             let digit = b.wrapping_sub(b'0');
             bad |= digit > 9;
             value = value * 10 + i64::from(digit);
@@ -92,30 +81,27 @@ fn parse_digits(text: &str, max: i64, field: &'static Field) -> Result<i64, Reje
         if bad {
             return Err(RejectReason::NotANumber {
                 field: field.name,
-                value: text.to_owned(),
+                value: text_of(text),
             });
         }
         if value > max {
             return Err(RejectReason::OutOfRange {
                 field: field.name,
-                value: text.to_owned(),
+                value: text_of(text),
             });
         }
         return Ok(value);
     }
-    if !bytes.iter().all(u8::is_ascii_digit) {
+    if !text.iter().all(u8::is_ascii_digit) {
         return Err(RejectReason::NotANumber {
             field: field.name,
-            value: text.to_owned(),
+            value: text_of(text),
         });
     }
-    match text.parse::<i64>() {
-        Ok(v) if v <= max => Ok(v),
-        _ => Err(RejectReason::OutOfRange {
-            field: field.name,
-            value: text.to_owned(),
-        }),
-    }
+    Err(RejectReason::OutOfRange {
+        field: field.name,
+        value: text_of(text),
+    })
 }
 
 #[cfg(test)]
@@ -123,77 +109,67 @@ mod tests {
     use super::*;
     use crate::fields::{field, field_id};
 
-    fn parse(name: &str, text: &str) -> Result<Value, RejectReason> {
-        parse_value(field(field_id(name).unwrap()), text)
-    }
-
-    #[test]
-    fn dash_is_null_for_every_kind() {
-        for name in [
-            "srcport",
-            "bytes",
-            "srcaddr",
-            "action",
-            "log-status",
-            "vpc-id",
-        ] {
-            assert_eq!(parse(name, "-"), Ok(Value::Null), "{name}");
-        }
+    fn f(name: &str) -> &'static Field {
+        field(field_id(name).unwrap())
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(parse("dstport", "443"), Ok(Value::Int(443)));
+        let port = f("dstport");
+        let max32 = i64::from(i32::MAX);
+        assert_eq!(parse_int(port, b"443", max32), Ok(443));
         assert_eq!(
-            parse("bytes", "9223372036854775807"),
-            Ok(Value::Int(i64::MAX))
+            parse_int(f("bytes"), b"9223372036854775807", i64::MAX),
+            Err(RejectReason::OutOfRange {
+                field: "bytes",
+                value: "9223372036854775807".into()
+            })
+        );
+        assert_eq!(
+            parse_int(f("bytes"), b"999999999999999999", i64::MAX),
+            Ok(999_999_999_999_999_999)
         );
         assert!(matches!(
-            parse("dstport", "http"),
+            parse_int(port, b"http", max32),
             Err(RejectReason::NotANumber {
                 field: "dstport",
                 ..
             })
         ));
         assert!(matches!(
-            parse("dstport", "-5"),
+            parse_int(port, b"-5", max32),
             Err(RejectReason::NotANumber { .. })
         ));
         assert!(matches!(
-            parse("dstport", "2147483648"),
+            parse_int(port, b"2147483648", max32),
             Err(RejectReason::OutOfRange { .. })
         ));
         assert!(matches!(
-            parse("bytes", "9223372036854775808"),
-            Err(RejectReason::OutOfRange { .. })
-        ));
-        assert!(matches!(
-            parse("bytes", "99999999999999999999x"),
+            parse_int(f("bytes"), b"99999999999999999999x", i64::MAX),
             Err(RejectReason::NotANumber { .. })
         ));
     }
 
     #[test]
     fn enumerations_and_addresses() {
-        assert_eq!(parse("action", "REJECT"), Ok(Value::Text));
+        assert_eq!(check_action(b"REJECT"), Ok(()));
         assert!(matches!(
-            parse("action", "DROP"),
+            check_action(b"DROP"),
             Err(RejectReason::UnknownAction { .. })
         ));
         assert!(matches!(
-            parse("log-status", "ok"),
+            check_action(b"ACCEPTED"),
+            Err(RejectReason::UnknownAction { .. })
+        ));
+        assert!(matches!(
+            check_log_status(b"ok"),
             Err(RejectReason::UnknownLogStatus { .. })
         ));
-        assert_eq!(
-            parse("srcaddr", "10.0.0.1"),
-            Ok(Value::Addr { private: true })
-        );
-        assert_eq!(
-            parse("dstaddr", "2600:1f18::1"),
-            Ok(Value::Addr { private: false })
-        );
+        assert_eq!(check_log_status(b"SKIPDATA"), Ok(()));
+        assert_eq!(address_is_private(f("srcaddr"), b"10.0.0.1"), Ok(true));
+        assert_eq!(address_is_private(f("dstaddr"), b"2600:1f18::1"), Ok(false));
         assert!(matches!(
-            parse("srcaddr", "10.0.0"),
+            address_is_private(f("srcaddr"), b"10.0.0"),
             Err(RejectReason::BadAddress { .. })
         ));
     }
