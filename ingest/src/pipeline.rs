@@ -44,7 +44,9 @@ impl Default for IngestOptions {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         IngestOptions {
             threads,
-            concurrency: threads,
+            // Two objects per CPU thread: one computing while the other
+            // waits on reads, fsyncs and renames.
+            concurrency: 2 * threads,
             format: Format::default_vpc(),
             batch_size: flowlake_schemas::DEFAULT_BATCH_SIZE,
             attempts: 4,

@@ -94,7 +94,7 @@ impl CommonArgs {
         let mut options = IngestOptions::default();
         if let Some(threads) = self.threads {
             options.threads = threads.max(1);
-            options.concurrency = threads.max(1);
+            options.concurrency = 2 * threads.max(1);
         }
         options.format =
             Format::parse(&self.format).with_context(|| format!("--format {:?}", self.format))?;
