@@ -8,6 +8,14 @@
 mod cli;
 mod progress;
 
+/// mimalloc rather than glibc's allocator: ingest allocates and frees
+/// buffers of tens of MB on several threads, and glibc's adaptive mmap
+/// threshold then keeps them in its heaps, so peak RSS crept up with the
+/// number of objects (130 -> 330 MB over 10 M records). With mimalloc it
+/// stays within a band set by the objects in flight.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;

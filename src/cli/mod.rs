@@ -68,9 +68,13 @@ pub(crate) fn init_logging(verbose: u8) {
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Few blocking threads: each one that allocates gets its own glibc
+    // malloc arena, and arenas keep freed memory, so a large pool makes peak
+    // memory creep up with the number of objects ingested.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("flowlake-io")
+        .max_blocking_threads(8)
         .build()?;
     runtime.block_on(async move {
         match cli.command {
