@@ -39,7 +39,11 @@ fn default_lines(n: usize) -> String {
             52 + x % 50000,
             1716595200 + (x % 300),
             1716595260 + (x % 300),
-            if x.is_multiple_of(8) { "REJECT" } else { "ACCEPT" },
+            if x.is_multiple_of(8) {
+                "REJECT"
+            } else {
+                "ACCEPT"
+            },
         );
     }
     text
