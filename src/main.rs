@@ -32,10 +32,29 @@ fn main() -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("flowlake: error: {error:#}");
+            eprintln!("flowlake: error: {}", describe(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, each cause once. Many library
+/// errors (DataFusion's, io errors wrapped with a path) already repeat their
+/// source in their own message, so anyhow's `{:#}` would print the same text
+/// two or three times; a cause whose text is already shown is left out.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 /// `flowlake sql ... | head` closing the pipe early is not an error.
@@ -46,4 +65,20 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
             || cause.to_string().contains("Broken pipe")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let wrapped = anyhow::Error::from(io).context("listing /x: No such file");
+        assert_eq!(describe(&wrapped), "listing /x: No such file");
+
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let distinct = anyhow::Error::from(io).context("listing /x");
+        assert_eq!(describe(&distinct), "listing /x: No such file");
+    }
 }

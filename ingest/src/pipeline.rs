@@ -151,8 +151,9 @@ impl IngestSummary {
 /// Why an ingest could not run at all (per-object failures are not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// Listing the source failed.
-    #[error("listing {0}")]
+    /// Listing the source failed. The cause names the path or key, which is
+    /// more precise than the source's description kept here for callers.
+    #[error("cannot list the source")]
     List(String, #[source] SourceError),
     /// The lake is locked or unreachable.
     #[error(transparent)]
