@@ -139,16 +139,7 @@ fn aws_parquet_delivery_files_ingest() {
          pq.write_table(t, '{}', compression='gzip')\n",
         file.display()
     );
-    let out = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    py_inline(&python, &script, &[]);
     let lake = dir.join("lake");
     let (code, summary) = ingest_dir(&dir, &lake, &[]);
     assert_eq!(code, 0, "{summary}");

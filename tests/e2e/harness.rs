@@ -113,17 +113,33 @@ pub(crate) fn py(python: &Path, script: &str, args: &[&str]) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/py")
         .join(script);
-    let out = Command::new(python)
-        .arg(path)
-        .args(args)
+    json(&python_stdout(
+        python,
+        script,
+        Command::new(python).arg(path).args(args),
+    ))
+}
+
+/// Runs a few lines of Python given inline (`python -c`) and returns what
+/// they print; fails the test with Python's stderr if they fail.
+pub(crate) fn py_inline(python: &Path, code: &str, args: &[&str]) -> String {
+    python_stdout(
+        python,
+        "inline script",
+        Command::new(python).arg("-c").arg(code).args(args),
+    )
+}
+
+fn python_stdout(python: &Path, what: &str, cmd: &mut Command) -> String {
+    let out = cmd
         .output()
-        .expect("python runs");
+        .unwrap_or_else(|e| panic!("{} does not run: {e}", python.display()));
     assert!(
         out.status.success(),
-        "{script} failed:\n{}",
+        "{what} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    json(&String::from_utf8_lossy(&out.stdout))
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// What DuckDB and pyarrow see in a lake.

@@ -207,11 +207,11 @@ fn sql_output_formats() {
         out.to_str().unwrap(),
         "SELECT srcaddr, sum(bytes) AS b FROM flows GROUP BY srcaddr",
     ]));
-    let check = std::process::Command::new(&python)
-        .args(["-c", &format!("import pyarrow.parquet as pq; t = pq.read_table('{}'); print(t.num_rows, t.column_names)", out.display())])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&check.stdout);
+    let text = py_inline(
+        &python,
+        "import sys, pyarrow.parquet as pq; t = pq.read_table(sys.argv[1]); print(t.num_rows, t.column_names)",
+        &[out.to_str().unwrap()],
+    );
     assert!(text.contains("['srcaddr', 'b']"), "{text}");
 }
 
@@ -244,16 +244,7 @@ fn duckdb_reads_the_lake_with_the_generated_ddl() {
         s.lake.to_str().unwrap(),
     ]));
     let script = "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(con.execute(\"SELECT count(*) FROM flows WHERE action = 'REJECT'\").fetchone()[0])";
-    let out = std::process::Command::new(&python)
-        .args(["-c", script, &ddl])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let theirs: u64 = py_inline(&python, script, &[&ddl]).trim().parse().unwrap();
     let ours = sql_json(
         &s.lake,
         "SELECT count(*) AS n FROM flows WHERE action = 'REJECT'",
