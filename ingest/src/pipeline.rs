@@ -6,17 +6,18 @@
 //! commits it (async I/O). A failed object is reported and skipped; nothing
 //! of it reaches the lake, and the rest of the run goes on.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flowlake_schemas::lake::source_key;
+use flowlake_schemas::lake::{file_stem, source_key};
 use flowlake_schemas::{Format, LineCounts, Reject};
 use futures::StreamExt;
 
+use crate::lake::ledger::Lookup;
 use crate::lake::{
-    CommitError, CommitOutcome, LakeLock, LakeStore, LedgerIndex, LockError, StoreError,
-    commit_object, recover,
+    CommitError, CommitOutcome, CommitRequest, LakeLock, LakeStore, LedgerIndex, LockError,
+    StoreError, commit_object, recover,
 };
 use crate::process::{ObjectOutput, ProcessConfig, ProcessError, process_stream, process_whole};
 use crate::sources::{Body, Source, SourceError, SourceObject};
@@ -175,8 +176,7 @@ pub enum IngestError {
 struct Job {
     object: SourceObject,
     source_key: String,
-    version_key: String,
-    old_versions: Vec<String>,
+    old_entries: Vec<String>,
 }
 
 enum JobResult {
@@ -216,8 +216,7 @@ async fn ingest_locked(
         ..IngestSummary::default()
     };
     lake.clear_staging();
-    let mut index = LedgerIndex::load(lake).await?;
-    let recovery = recover(lake, &mut index).await?;
+    let recovery = recover(lake).await?;
     summary.recovered = recovery.rolled_back + recovery.rolled_forward;
 
     let objects = source
@@ -225,6 +224,8 @@ async fn ingest_locked(
         .await
         .map_err(|e| IngestError::List(source.describe(), e))?;
     summary.listed = objects.len() as u64;
+    let shards: BTreeSet<String> = objects.iter().map(|o| o.shard.clone()).collect();
+    let index = LedgerIndex::load(lake, &shards).await?;
     let mut seen = HashSet::new();
     let mut jobs = Vec::new();
     for object in objects {
@@ -234,18 +235,14 @@ async fn ingest_locked(
             continue;
         }
         let source_key = source_key(&object.identity);
-        let version_key = flowlake_schemas::lake::source_key(&object.version);
-        if index.is_done(&source_key, &version_key) {
-            summary.already_done += 1;
-            continue;
+        match index.lookup(&object, &source_key) {
+            Lookup::Done => summary.already_done += 1,
+            Lookup::Todo { old_entries } => jobs.push(Job {
+                object,
+                source_key,
+                old_entries,
+            }),
         }
-        let old_versions = index.other_versions(&source_key, &version_key);
-        jobs.push(Job {
-            object,
-            source_key,
-            version_key,
-            old_versions,
-        });
     }
     progress.start(jobs.len() as u64, jobs.iter().map(|j| j.object.size).sum());
 
@@ -387,11 +384,12 @@ async fn run_job(
     }
     let committed = commit_object(
         lake,
-        &job.object,
-        &job.source_key,
-        &job.version_key,
-        &job.old_versions,
-        &output,
+        CommitRequest {
+            object: &job.object,
+            source_key: &job.source_key,
+            old_entries: &job.old_entries,
+            output: &output,
+        },
     )
     .await;
     if let Err(e) = committed {
@@ -412,7 +410,7 @@ async fn run_job(
     report.first_rejects = output.rejects.into_iter().take(5).collect();
     JobResult::Done {
         report,
-        replaced: !job.old_versions.is_empty(),
+        replaced: !job.old_entries.is_empty(),
         files: output.files.len() as u64,
         bytes_out: output.files.iter().map(|f| f.bytes).sum(),
     }
@@ -426,7 +424,7 @@ async fn process_job(
 ) -> Result<ObjectOutput, JobError> {
     let body = source.open(&job.object).await?;
     let object = job.object.clone();
-    let key = job.source_key.clone();
+    let key = file_stem(&job.source_key, &job.object.version_key());
     let handle = tokio::task::spawn_blocking(move || match body {
         Body::Whole(bytes) => pool.install(|| process_whole(&object, &key, bytes, &config)),
         // On the pool too, so --threads bounds the CPU work; objects waiting

@@ -11,6 +11,7 @@
 //! Query never calls ingest: the two meet only at the lake, whose layout is
 //! defined in `flowlake_schemas::lake`.
 
+mod committed;
 pub mod output;
 pub mod reports;
 pub mod session;

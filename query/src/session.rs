@@ -16,9 +16,12 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use flowlake_schemas::lake::{QUARANTINE_DIR, TABLE_DIR};
 use flowlake_schemas::schema::{DAY, HOUR, START_TIME, file_schema};
 use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
 use url::Url;
 
 use crate::QueryError;
+use crate::committed::{CommittedOnly, uncommitted};
 use crate::udf::register_functions;
 
 /// Where the lake is, as the query engine reaches it.
@@ -50,6 +53,37 @@ impl LakeLocation {
                     .to_string())
             }
             LakeLocation::Remote { url, .. } => Ok(format!("{}/{dir}/", url.trim_end_matches('/'))),
+        }
+    }
+}
+
+impl LakeLocation {
+    /// The store holding the lake, the URL it is registered under, and the
+    /// lake root's path inside it.
+    fn store(&self) -> Result<(Url, Arc<dyn ObjectStore>, StorePath), QueryError> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| QueryError::Lake(format!("{what}: {e}"));
+        match self {
+            LakeLocation::Local(root) => {
+                std::fs::create_dir_all(root).map_err(|e| bad(&root.display().to_string(), &e))?;
+                let root = root
+                    .canonicalize()
+                    .map_err(|e| bad(&root.display().to_string(), &e))?;
+                let path = StorePath::from_filesystem_path(&root)
+                    .map_err(|e| bad(&root.display().to_string(), &e))?;
+                let url = Url::parse("file://").map_err(|e| bad("file://", &e))?;
+                Ok((url, Arc::new(LocalFileSystem::new()), path))
+            }
+            LakeLocation::Remote { url, store } => {
+                let parsed = Url::parse(url).map_err(|e| bad(url, &e))?;
+                let root = Url::parse(&format!(
+                    "{}://{}",
+                    parsed.scheme(),
+                    parsed.host_str().unwrap_or_default()
+                ))
+                .map_err(|e| bad(url, &e))?;
+                let prefix = StorePath::from(parsed.path().trim_matches('/'));
+                Ok((root, store.clone(), prefix))
+            }
         }
     }
 }
@@ -100,15 +134,10 @@ pub async fn open_session(
         .with_target_partitions(threads.max(1))
         .with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
-    if let LakeLocation::Remote { url, store } = lake {
-        let bucket = Url::parse(url).map_err(|e| QueryError::Lake(format!("{url}: {e}")))?;
-        let root = Url::parse(&format!(
-            "{}://{}",
-            bucket.scheme(),
-            bucket.host_str().unwrap_or_default()
-        ))
-        .map_err(|e| QueryError::Lake(format!("{url}: {e}")))?;
-        ctx.register_object_store(&root, store.clone());
+    let (store_url, store, root) = lake.store()?;
+    let hidden = uncommitted(store.as_ref(), &root).await?;
+    if !hidden.is_empty() || matches!(lake, LakeLocation::Remote { .. }) {
+        ctx.register_object_store(&store_url, Arc::new(CommittedOnly::new(store, hidden)));
     }
     register_functions(&ctx);
 

@@ -5,22 +5,34 @@
 //! <lake>/
 //!   flows/                          the table: final Parquet files and nothing else
 //!     day=2024-05-25/hour=05/
-//!       <source-key>-<part>.parquet
+//!       <source-key>-<version8>-<part>.parquet
 //!   _flowlake/                      everything that is not table data
-//!     ledger/<source-key>/<version-key>.json   one entry per ingested source version
+//!     ledger/<shard>/<source-key>.<version-key>.json  one entry per ingested source version
 //!     pending/<source-key>.json                intent of an ingest in progress
 //!     quarantine/<source-key>-<version-key>.jsonl  rejected lines with reasons
 //!     tmp/                                     local staging before rename
 //! ```
 //!
+//! The ledger is sharded the way sources are listed (for AWS deliveries by
+//! account, region and hour of the file-name stamp), so a run that lists one
+//! hour of a bucket reads one hour of the ledger, whatever the lake's age.
+//!
 //! Partitions are Hive-style `day=YYYY-MM-DD/hour=HH` (UTC, from the record's
 //! `start`), so Athena, Trino, Spark, DuckDB and DataFusion read the table as
 //! it is. Side files never live under `flows/`: several readers glob every
 //! file in a partition, and a stray temporary file would break their queries.
-//! File names are derived from the source (see [`source_key`]), so a retry
-//! overwrites the same files instead of adding new ones.
+//! File names are derived from the source and its version (see
+//! [`source_key`], [`file_stem`]), so a retry of the same version overwrites
+//! the same files instead of adding new ones, and a new version of an object
+//! never overwrites the files of the version still committed.
+//!
+//! Readers that go through flowlake skip the files a [`PendingIntent`] says
+//! are not (or no longer) committed; outside engines reading `flows/`
+//! directly may count them during the short window of a commit or after a
+//! crash, until the next ingest recovers.
 
 use chrono::{DateTime, Datelike, Timelike};
+use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_128;
 
 /// The table folder inside the lake.
@@ -84,17 +96,38 @@ pub fn source_key(identity: &str) -> String {
     format!("{:032x}", xxh3_128(identity.as_bytes()))
 }
 
-/// Path (relative to the lake root) of one data file of one source.
-pub fn data_file_path(partition: Partition, source_key: &str, part: u32) -> String {
-    format!(
-        "{TABLE_DIR}/{}/{source_key}-{part:04}.parquet",
-        partition.path()
-    )
+/// The prefix of every data file of one version of one source:
+/// `<source-key>-<first 8 characters of the version key's hash>`. Two
+/// versions of a source get different names, so publishing a new version
+/// never overwrites the files of the one still committed.
+pub fn file_stem(source_key: &str, version_key: &str) -> String {
+    let hash = version_key.rsplit('-').next().unwrap_or(version_key);
+    let short: String = hash.chars().take(8).collect();
+    format!("{source_key}-{short}")
+}
+
+/// Path (relative to the lake root) of one data file: `stem` from
+/// [`file_stem`], `part` numbering the files of that version.
+pub fn data_file_path(partition: Partition, stem: &str, part: u32) -> String {
+    format!("{TABLE_DIR}/{}/{stem}-{part:04}.parquet", partition.path())
+}
+
+/// The folder of one ledger shard.
+pub fn ledger_shard_dir(shard: &str) -> String {
+    format!("{LEDGER_DIR}/{shard}/")
 }
 
 /// Path of the ledger entry committing one version of one source.
-pub fn ledger_path(source_key: &str, version_key: &str) -> String {
-    format!("{LEDGER_DIR}/{source_key}/{version_key}.json")
+pub fn ledger_path(shard: &str, source_key: &str, version_key: &str) -> String {
+    format!("{LEDGER_DIR}/{shard}/{source_key}.{version_key}.json")
+}
+
+/// The (shard, source key, version key) of a ledger entry's path, if it is one.
+pub fn parse_ledger_path(path: &str) -> Option<(&str, &str, &str)> {
+    let rest = path.strip_prefix(LEDGER_DIR)?.strip_prefix('/')?;
+    let (shard, name) = rest.rsplit_once('/')?;
+    let (source, version) = name.strip_suffix(".json")?.split_once('.')?;
+    Some((shard, source, version))
 }
 
 /// Path of the intent file of an ingest in progress.
@@ -105,6 +138,53 @@ pub fn pending_path(source_key: &str) -> String {
 /// Path of the quarantine file of one version of one source.
 pub fn quarantine_path(source_key: &str, version_key: &str) -> String {
     format!("{QUARANTINE_DIR}/{source_key}-{version_key}.jsonl")
+}
+
+/// The intent of a commit in progress, stored at [`pending_path`] before
+/// any file is published and deleted after the commit is complete. It is
+/// the one record of which published files are not (or no longer)
+/// committed, so ingest recovers from it and query hides what it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingIntent {
+    /// The source's stable identity.
+    pub identity: String,
+    /// The version being committed, as its ledger key.
+    pub version_key: String,
+    /// The ledger entry whose creation commits this intent.
+    pub ledger: String,
+    /// Files about to be published.
+    pub new_files: Vec<String>,
+    /// The quarantine file about to be written, if any.
+    pub quarantine: Option<String>,
+    /// Ledger entries of earlier versions, retired after the commit.
+    pub old_entries: Vec<String>,
+    /// Files of earlier versions, deleted after the commit.
+    pub old_files: Vec<String>,
+    /// Quarantine files of earlier versions, deleted after the commit.
+    pub old_quarantine: Vec<String>,
+}
+
+impl PendingIntent {
+    /// The files a reader must not count while this intent stands: before
+    /// the commit point the new version's, after it the old versions'.
+    pub fn hidden(&self, committed: bool) -> Vec<&str> {
+        let new: Vec<&str> = self
+            .new_files
+            .iter()
+            .chain(&self.quarantine)
+            .map(String::as_str)
+            .collect();
+        if committed {
+            self.old_files
+                .iter()
+                .chain(&self.old_quarantine)
+                .map(String::as_str)
+                .filter(|f| !new.contains(f))
+                .collect()
+        } else {
+            new
+        }
+    }
 }
 
 #[cfg(test)]
@@ -134,11 +214,16 @@ mod tests {
         assert_eq!(key.len(), 32);
         let p = Partition::from_millis(0);
         assert!(data_file_path(p, &key, 3).starts_with("flows/day=1970-01-01/hour=00/"));
-        for side in [
-            ledger_path(&key, "v"),
-            pending_path(&key),
-            quarantine_path(&key, "v"),
-        ] {
+        let entry = ledger_path("aws/1/us-east-1/2024/05/25/05", &key, "e12-00ff");
+        assert_eq!(
+            parse_ledger_path(&entry),
+            Some(("aws/1/us-east-1/2024/05/25/05", key.as_str(), "e12-00ff"))
+        );
+        assert_ne!(
+            file_stem(&key, "e12-00ff11aa"),
+            file_stem(&key, "e12-00ff11ab0")
+        );
+        for side in [entry, pending_path(&key), quarantine_path(&key, "v")] {
             assert!(!side.starts_with(TABLE_DIR), "{side}");
         }
     }

@@ -3,27 +3,29 @@
 //! the protocol that keeps them:
 //!
 //! ```text
-//! commit:  1 write pending intent (new files, old versions to retire)
-//!          2 publish new files (rename / PUT; same names replace old ones)
-//!          3 delete old versions' files that were not replaced
-//!          4 write the quarantine file
-//!          5 create the ledger entry (create-only: the commit point)
-//!          6 delete old ledger entries, then the intent
+//! commit:  1 write the pending intent (new files, old versions to retire)
+//!          2 publish the new files (names carry the version: no old file is touched)
+//!          3 write the quarantine file
+//!          4 create the ledger entry (create-only: the commit point)
+//!          5 retire: delete old versions' files and quarantine, then their entries
+//!          6 delete the intent
 //! recover: for each intent left by a dead run:
-//!          entry committed → finish steps 3 and 6 (roll forward)
-//!          otherwise       → delete everything the intent names, new and old,
-//!                            and the old entries (roll back; the source is
-//!                            then ingested again like a new one)
+//!          entry exists → finish steps 5 and 6 (roll forward)
+//!          otherwise    → delete the new files and quarantine only (roll back);
+//!                         the old version stays committed and visible, and the
+//!                         changed object is ingested again like any other
 //! ```
-
-use std::collections::BTreeSet;
+//!
+//! A reader that goes through flowlake applies the same rule to an intent it
+//! finds (`PendingIntent::hidden`), so it counts only committed records at
+//! every instant of this protocol.
 
 use bytes::Bytes;
 use chrono::{SecondsFormat, Utc};
 use flowlake_schemas::lake::{ledger_path, pending_path, quarantine_path};
 
 use super::crashpoint::reached;
-use super::ledger::{FileEntry, LedgerEntry, LedgerIndex, PendingIntent, StoredCounts};
+use super::ledger::{FileEntry, LedgerEntry, PendingIntent, StoredCounts, pending_sources};
 use super::quarantine::render_quarantine;
 use super::store::{Created, LakeStore, StoreError};
 use crate::process::ObjectOutput;
@@ -75,52 +77,59 @@ pub enum CommitOutcome {
     AlreadyCommitted,
 }
 
+/// What to commit: one processed version of one source object.
+#[derive(Debug)]
+pub struct CommitRequest<'a> {
+    /// The object as listed.
+    pub object: &'a SourceObject,
+    /// Its source key (`lake::source_key` of the identity).
+    pub source_key: &'a str,
+    /// Ledger paths of the versions it replaces.
+    pub old_entries: &'a [String],
+    /// The staged output.
+    pub output: &'a ObjectOutput,
+}
+
 /// Publishes one processed object and commits it. See the module docs.
 pub async fn commit_object(
     lake: &LakeStore,
-    object: &SourceObject,
-    source_key: &str,
-    version_key: &str,
-    old_versions: &[String],
-    output: &ObjectOutput,
+    request: CommitRequest<'_>,
 ) -> Result<CommitOutcome, CommitError> {
+    let CommitRequest {
+        object,
+        source_key,
+        old_entries,
+        output,
+    } = request;
+    let version_key = object.version_key();
     let mut old_files = Vec::new();
     let mut old_quarantine = Vec::new();
-    for old in old_versions {
-        if let Some(entry) = read_json::<LedgerEntry>(lake, &ledger_path(source_key, old)).await? {
+    for old in old_entries {
+        if let Some(entry) = read_json::<LedgerEntry>(lake, old).await? {
             old_files.extend(entry.files.into_iter().map(|f| f.path));
             old_quarantine.extend(entry.quarantine);
         }
     }
-    let quarantine = (!output.rejects.is_empty()).then(|| quarantine_path(source_key, version_key));
-    let new_files: Vec<String> = output.files.iter().map(|f| f.dest.clone()).collect();
+    let quarantine =
+        (!output.rejects.is_empty()).then(|| quarantine_path(source_key, &version_key));
+    let ledger = ledger_path(&object.shard, source_key, &version_key);
     let intent = PendingIntent {
         identity: object.identity.clone(),
-        version_key: version_key.to_owned(),
-        new_files: new_files.clone(),
+        version_key: version_key.clone(),
+        ledger: ledger.clone(),
+        new_files: output.files.iter().map(|f| f.dest.clone()).collect(),
         quarantine: quarantine.clone(),
-        old_versions: old_versions.to_vec(),
-        old_files: old_files.clone(),
-        old_quarantine: old_quarantine.clone(),
+        old_entries: old_entries.to_vec(),
+        old_files,
+        old_quarantine,
     };
-    lake.put(&pending_path(source_key), to_json(&intent))
-        .await?;
+    let pending = pending_path(source_key);
+    lake.put(&pending, to_json(&intent)).await?;
     reached("intent");
 
     for file in &output.files {
         lake.publish(&file.staged, &file.dest).await?;
         reached("publish");
-    }
-    let replaced: BTreeSet<&String> = new_files.iter().collect();
-    for old in old_files.iter().filter(|f| !replaced.contains(f)) {
-        lake.delete(old).await?;
-        reached("delete-old");
-    }
-    for old in old_quarantine
-        .iter()
-        .filter(|q| Some(*q) != quarantine.as_ref())
-    {
-        lake.delete(old).await?;
     }
     if let Some(path) = &quarantine {
         lake.put(path, render_quarantine(object, &output.rejects))
@@ -132,6 +141,8 @@ pub async fn commit_object(
         identity: object.identity.clone(),
         location: object.location.clone(),
         version: object.version.clone(),
+        version_key,
+        size: object.size,
         files: output
             .files
             .iter()
@@ -146,20 +157,30 @@ pub async fn commit_object(
         bytes_in: output.bytes_in,
         committed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
     };
-    let created = lake
-        .put_create(&ledger_path(source_key, version_key), to_json(&entry))
-        .await?;
+    let created = lake.put_create(&ledger, to_json(&entry)).await?;
     reached("ledger");
 
-    for old in old_versions {
-        lake.delete(&ledger_path(source_key, old)).await?;
-    }
-    lake.delete(&pending_path(source_key)).await?;
+    retire(lake, &intent).await?;
+    lake.delete(&pending).await?;
     reached("cleanup");
     Ok(match created {
         Created::New => CommitOutcome::Committed,
         Created::AlreadyExists => CommitOutcome::AlreadyCommitted,
     })
+}
+
+/// Step 5: deletes what the committed intent supersedes, files before
+/// entries, so a crash here leaves the intent to finish the job.
+async fn retire(lake: &LakeStore, intent: &PendingIntent) -> Result<(), CommitError> {
+    for file in intent.hidden(true) {
+        lake.delete(file).await?;
+        reached("retire");
+    }
+    for old in intent.old_entries.iter().filter(|e| **e != intent.ledger) {
+        lake.delete(old).await?;
+        reached("retire");
+    }
+    Ok(())
 }
 
 /// What recovery found.
@@ -173,59 +194,34 @@ pub struct Recovery {
 
 /// Resolves every pending intent left by a run that died. Run with the lake
 /// lock held, before listing what is done.
-pub async fn recover(lake: &LakeStore, index: &mut LedgerIndex) -> Result<Recovery, CommitError> {
+pub async fn recover(lake: &LakeStore) -> Result<Recovery, CommitError> {
     let mut recovery = Recovery::default();
-    for source_key in index.pending.clone() {
+    for source_key in pending_sources(lake).await? {
         let path = pending_path(&source_key);
         let Some(intent) = read_json::<PendingIntent>(lake, &path).await? else {
-            index.pending.remove(&source_key);
             continue;
         };
-        let committed = index
-            .committed
-            .get(&source_key)
-            .is_some_and(|v| v.contains(&intent.version_key));
-        let keep: BTreeSet<&String> = if committed {
-            intent.new_files.iter().chain(&intent.quarantine).collect()
-        } else {
-            BTreeSet::new()
-        };
-        let mut doomed: Vec<&String> = intent
-            .old_files
-            .iter()
-            .chain(&intent.old_quarantine)
-            .collect();
-        if !committed {
-            doomed.extend(intent.new_files.iter().chain(&intent.quarantine));
-        }
-        for file in doomed.into_iter().filter(|f| !keep.contains(f)) {
-            lake.delete(file).await?;
-        }
-        for old in &intent.old_versions {
-            lake.delete(&ledger_path(&source_key, old)).await?;
-        }
-        let versions = index.committed.entry(source_key.clone()).or_default();
-        versions.retain(|v| committed && *v == intent.version_key);
-        if versions.is_empty() {
-            index.committed.remove(&source_key);
-        }
-        lake.delete(&path).await?;
-        index.pending.remove(&source_key);
+        let committed = lake.get(&intent.ledger).await?.is_some();
         if committed {
+            retire(lake, &intent).await?;
             recovery.rolled_forward += 1;
         } else {
+            for file in intent.hidden(false) {
+                lake.delete(file).await?;
+            }
             recovery.rolled_back += 1;
         }
+        lake.delete(&path).await?;
+        reached("recover");
         tracing::info!(source = %intent.identity, committed, "Recovered an interrupted ingest.");
     }
     Ok(recovery)
 }
 
-/// Reads a committed ledger entry.
+/// Reads a committed ledger entry by its path.
 pub async fn read_entry(
     lake: &LakeStore,
-    source_key: &str,
-    version_key: &str,
+    ledger: &str,
 ) -> Result<Option<LedgerEntry>, CommitError> {
-    read_json(lake, &ledger_path(source_key, version_key)).await
+    read_json(lake, ledger).await
 }

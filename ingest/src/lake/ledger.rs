@@ -1,27 +1,43 @@
 //! The ledger: which version of which source object is in the lake, and
 //! which files hold its records.
 //!
-//! # Invariants
-//! 1. A ledger entry `_flowlake/ledger/<source>/<version>.json` exists only
-//!    after every file it names is published (it is written last, create-only).
-//! 2. While a pending intent `_flowlake/pending/<source>.json` exists, the
-//!    source counts as not ingested, whatever the ledger says; the next run
-//!    rolls the intent back (or forward, if its entry was committed) before
-//!    doing anything else.
-//! 3. At rest (no pending intents) every file under `flows/` is named by
-//!    exactly one ledger entry, and each source has at most one entry.
+//! ```text
+//! _flowlake/ledger/<shard>/<source-key>.<version-key>.json   create-only: the commit point
+//! _flowlake/pending/<source-key>.json                        a commit in progress (PendingIntent)
+//! ```
 //!
-//! Together these give exactly-once: a re-run skips committed sources, a
-//! crashed run's partial output is removed and redone, and file names are
-//! derived from the source so redoing overwrites rather than duplicates.
+//! # Invariants
+//! 1. A ledger entry exists only after every file it names is published and
+//!    its quarantine written: it is created last, create-only.
+//! 2. File names carry the version (`lake::file_stem`), so publishing one
+//!    version never overwrites the files of another.
+//! 3. While a pending intent stands for a source, it decides what counts:
+//!    before its entry exists the new version's files are not committed
+//!    (readers hide them, recovery deletes them, and the old version stays
+//!    committed and visible); once it exists the old versions' files and
+//!    entries are retired (readers hide them, recovery deletes them).
+//! 4. At rest (no intents) every file under `flows/` is named by exactly
+//!    one ledger entry, and each source has at most one entry.
+//! 5. All entries of a source live in the one shard its source names
+//!    (`SourceObject::shard`), so a run reads only the shards of the objects
+//!    it lists: the cost of a run follows what it lists, not the lake's age.
+//!
+//! Together these give exactly-once: a re-run skips committed versions, a
+//! crashed run's partial output is removed and redone, a replaced object's
+//! old records stay until the new ones are committed, and a retry of the
+//! same version overwrites rather than duplicates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use flowlake_schemas::LineCounts;
-use flowlake_schemas::lake::{LEDGER_DIR, PENDING_DIR};
+use flowlake_schemas::lake::{
+    LEDGER_DIR, PENDING_DIR, ledger_path, ledger_shard_dir, parse_ledger_path,
+};
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::store::{LakeStore, StoreError};
+use crate::sources::SourceObject;
 
 /// A published file and what is in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,8 +85,12 @@ pub struct LedgerEntry {
     pub identity: String,
     /// Where it was read from.
     pub location: String,
-    /// The version ingested (ETag; size and mtime).
+    /// The version ingested (ETag; mtime), as the source reported it.
     pub version: String,
+    /// Its ledger key (see `SourceObject::version_key`).
+    pub version_key: String,
+    /// Size of the object as stored, in bytes.
+    pub size: u64,
     /// The files holding its records.
     pub files: Vec<FileEntry>,
     /// Its quarantine file, if any line was rejected.
@@ -83,90 +103,107 @@ pub struct LedgerEntry {
     pub committed_at: String,
 }
 
-/// The intent of an ingest in progress, written before any file is published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingIntent {
-    /// The source's stable identity.
-    pub identity: String,
-    /// The version being ingested, as its ledger key.
-    pub version_key: String,
-    /// Files about to be published.
-    pub new_files: Vec<String>,
-    /// The quarantine file about to be written, if any.
-    pub quarantine: Option<String>,
-    /// Ledger entries (version keys) of earlier versions, to retire.
-    pub old_versions: Vec<String>,
-    /// Files of earlier versions, to delete.
-    pub old_files: Vec<String>,
-    /// Quarantine files of earlier versions, to delete.
-    pub old_quarantine: Vec<String>,
+pub use flowlake_schemas::lake::PendingIntent;
+
+/// Shards beyond which one listing of the whole ledger is cheaper than one
+/// listing per shard (a LIST returns up to 1,000 keys a request).
+const WHOLE_LEDGER_SHARDS: usize = 64;
+
+/// Parallel shard listings.
+const LIST_CONCURRENCY: usize = 16;
+
+/// What the ledger says of a listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// This version (or the same AWS delivery by another route) is committed.
+    Done,
+    /// Not committed; these entries (paths) hold earlier versions, to retire.
+    Todo {
+        /// Ledger paths of the versions it replaces (empty for a new object).
+        old_entries: Vec<String>,
+    },
 }
 
-/// What the ledger holds, as listed at the start of a run (keys only: no
-/// entry is read until it is needed).
+/// The committed versions of the sources in the shards a run lists.
 #[derive(Debug, Default, Clone)]
 pub struct LedgerIndex {
-    /// Committed version keys per source key.
-    pub committed: BTreeMap<String, BTreeSet<String>>,
-    /// Source keys with a pending intent.
-    pub pending: BTreeSet<String>,
+    /// Committed version keys per (shard, source key).
+    committed: BTreeMap<(String, String), BTreeSet<String>>,
 }
 
 impl LedgerIndex {
-    /// Lists the ledger and pending folders.
-    pub async fn load(lake: &LakeStore) -> Result<LedgerIndex, StoreError> {
+    /// Lists the given shards (or the whole ledger, when that takes fewer requests).
+    pub async fn load(
+        lake: &LakeStore,
+        shards: &BTreeSet<String>,
+    ) -> Result<LedgerIndex, StoreError> {
         let mut index = LedgerIndex::default();
-        for path in lake.list(LEDGER_DIR).await? {
-            let Some(rest) = path
-                .strip_prefix(LEDGER_DIR)
-                .map(|r| r.trim_start_matches('/'))
-            else {
-                continue;
-            };
-            if let Some((source, version)) = rest.split_once('/')
-                && let Some(version) = version.strip_suffix(".json")
-            {
-                index
-                    .committed
-                    .entry(source.to_owned())
-                    .or_default()
-                    .insert(version.to_owned());
-            }
-        }
-        for path in lake.list(PENDING_DIR).await? {
-            if let Some(name) = path.rsplit('/').next()
-                && let Some(source) = name.strip_suffix(".json")
-            {
-                index.pending.insert(source.to_owned());
+        let listings: Vec<Vec<String>> = if shards.len() > WHOLE_LEDGER_SHARDS {
+            vec![lake.list(LEDGER_DIR).await?]
+        } else {
+            futures::stream::iter(shards.iter().map(|s| ledger_shard_dir(s)))
+                .map(|dir| async move { lake.list(&dir).await })
+                .buffer_unordered(LIST_CONCURRENCY)
+                .try_collect()
+                .await?
+        };
+        for path in listings.iter().flatten() {
+            if let Some((shard, source, version)) = parse_ledger_path(path) {
+                index.insert(shard, source, version);
             }
         }
         Ok(index)
     }
 
-    /// True when this version of this source is committed and not pending.
-    pub fn is_done(&self, source_key: &str, version_key: &str) -> bool {
-        !self.pending.contains(source_key)
-            && self
-                .committed
-                .get(source_key)
-                .is_some_and(|v| v.contains(version_key))
-    }
-
-    /// Committed versions of a source other than `version_key`.
-    pub fn other_versions(&self, source_key: &str, version_key: &str) -> Vec<String> {
+    /// Records a committed version.
+    pub fn insert(&mut self, shard: &str, source_key: &str, version_key: &str) {
         self.committed
-            .get(source_key)
-            .map(|v| v.iter().filter(|k| *k != version_key).cloned().collect())
-            .unwrap_or_default()
+            .entry((shard.to_owned(), source_key.to_owned()))
+            .or_default()
+            .insert(version_key.to_owned());
     }
 
-    /// Number of committed source objects.
+    /// Whether `object` (whose source key is `source_key`) needs ingesting,
+    /// and which committed versions it would replace.
+    pub fn lookup(&self, object: &SourceObject, source_key: &str) -> Lookup {
+        let version_key = object.version_key();
+        let Some(versions) = self
+            .committed
+            .get(&(object.shard.clone(), source_key.to_owned()))
+        else {
+            return Lookup::Todo {
+                old_entries: Vec::new(),
+            };
+        };
+        if versions.contains(&version_key) || versions.iter().any(|v| object.same_delivery(v)) {
+            return Lookup::Done;
+        }
+        Lookup::Todo {
+            old_entries: versions
+                .iter()
+                .map(|v| ledger_path(&object.shard, source_key, v))
+                .collect(),
+        }
+    }
+
+    /// Number of committed source objects in the listed shards.
     pub fn len(&self) -> usize {
         self.committed.len()
     }
 
-    /// True when nothing is committed.
+    /// True when nothing is committed in the listed shards.
     pub fn is_empty(&self) -> bool {
         self.committed.is_empty()
     }
+}
+
+/// Source keys with a pending intent.
+pub async fn pending_sources(lake: &LakeStore) -> Result<Vec<String>, StoreError> {
+    Ok(lake
+        .list(PENDING_DIR)
+        .await?
+        .iter()
+        .filter_map(|path| path.rsplit('/').next()?.strip_suffix(".json"))
+        .map(str::to_owned)
+        .collect())
 }

@@ -8,7 +8,7 @@ pub mod lock;
 pub mod quarantine;
 pub mod store;
 
-pub use commit::{CommitError, CommitOutcome, Recovery, commit_object, recover};
+pub use commit::{CommitError, CommitOutcome, CommitRequest, Recovery, commit_object, recover};
 pub use ledger::{LedgerEntry, LedgerIndex};
 pub use lock::{LakeLock, LockError};
 pub use store::{Created, LakeStore, StoreError};

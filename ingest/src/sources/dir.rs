@@ -7,8 +7,8 @@ use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 
-use super::aws_key::{canonical_key, file_time_ms};
-use super::{Body, ObjectKind, Source, SourceError, SourceObject};
+use super::aws_key::file_time_ms;
+use super::{Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, locate};
 
 /// Every flow-log file under a folder.
 #[derive(Debug, Clone)]
@@ -26,15 +26,23 @@ impl DirSource {
         }
     }
 
-    fn walk(&self, dir: &Path, out: &mut Vec<SourceObject>) -> Result<(), SourceError> {
-        let io_err = |source| SourceError::Io {
-            path: dir.display().to_string(),
-            source,
+    /// Lists `dir`, whose path with symlinks resolved is `real`; resolving
+    /// each folder once (and only symlinked entries again) keeps listing a
+    /// large tree at one `stat` per file.
+    fn walk(
+        &self,
+        dir: &Path,
+        real: &Path,
+        out: &mut Vec<SourceObject>,
+    ) -> Result<(), SourceError> {
+        let io_err = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| SourceError::Io { path, source }
         };
         let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .map_err(io_err)?
+            .map_err(io_err(dir))?
             .collect::<Result<_, _>>()
-            .map_err(io_err)?;
+            .map_err(io_err(dir))?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
@@ -43,29 +51,24 @@ impl DirSource {
             if name.starts_with('.') || name == "_flowlake" {
                 continue;
             }
-            let meta = std::fs::metadata(&path).map_err(|source| SourceError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
+            let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
+            let real_path = if linked {
+                path.canonicalize().map_err(io_err(&path))?
+            } else {
+                real.join(entry.file_name())
+            };
             if meta.is_dir() {
-                if self.exclude.is_some() && path.canonicalize().ok() == self.exclude {
-                    continue;
+                if self.exclude.as_deref() != Some(real_path.as_path()) {
+                    self.walk(&path, &real_path, out)?;
                 }
-                self.walk(&path, out)?;
                 continue;
             }
             let Some(kind) = ObjectKind::from_name(&name) else {
                 continue;
             };
-            let relative = path
-                .strip_prefix(&self.root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            let identity = match canonical_key(&relative) {
-                Some(key) => format!("aws:{key}"),
-                None => format!("file:{relative}"),
-            };
+            let absolute = real_path.to_string_lossy().replace('\\', "/");
+            let (identity, shard) = locate(&absolute, format!("file:{absolute}"));
             let mtime = meta
                 .modified()
                 .ok()
@@ -73,14 +76,34 @@ impl DirSource {
                 .map_or(0, |d| d.as_nanos());
             out.push(SourceObject {
                 identity,
+                shard,
                 location: path.display().to_string(),
-                version: format!("size={};mtime={mtime}", meta.len()),
+                version: format!("mtime={mtime}"),
+                route: VersionRoute::Modified,
                 size: meta.len(),
                 kind,
-                time_hint_ms: file_time_ms(&relative),
+                time_hint_ms: file_time_ms(&absolute),
             });
         }
         Ok(())
+    }
+
+    fn list_blocking(&self) -> Result<Vec<SourceObject>, SourceError> {
+        let io_err = |source| SourceError::Io {
+            path: self.root.display().to_string(),
+            source,
+        };
+        let real = self.root.canonicalize().map_err(io_err)?;
+        let mut out = Vec::new();
+        if std::fs::metadata(&real).map_err(io_err)?.is_file() {
+            // A single file: list its folder and keep just it.
+            let parent = real.parent().unwrap_or(Path::new("/"));
+            self.walk(parent, parent, &mut out)?;
+            out.retain(|o| Path::new(&o.location) == real);
+        } else {
+            self.walk(&self.root, &real, &mut out)?;
+        }
+        Ok(out)
     }
 }
 
@@ -92,30 +115,12 @@ impl Source for DirSource {
 
     async fn list(&self) -> Result<Vec<SourceObject>, SourceError> {
         let this = self.clone();
-        let root_meta = std::fs::metadata(&self.root).map_err(|source| SourceError::Io {
-            path: self.root.display().to_string(),
-            source,
-        })?;
-        if root_meta.is_file() {
-            // A single file: list its folder and keep just it.
-            let parent = self.root.parent().unwrap_or(Path::new(".")).to_owned();
-            let single = DirSource::new(parent, None);
-            let mut all = Vec::new();
-            single.walk(&single.root, &mut all)?;
-            let wanted = self.root.canonicalize().ok();
-            all.retain(|o| Path::new(&o.location).canonicalize().ok() == wanted);
-            return Ok(all);
-        }
-        tokio::task::spawn_blocking(move || {
-            let mut out = Vec::new();
-            this.walk(&this.root, &mut out)?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| SourceError::Io {
-            path: self.root.display().to_string(),
-            source: std::io::Error::other(e),
-        })?
+        tokio::task::spawn_blocking(move || this.list_blocking())
+            .await
+            .map_err(|e| SourceError::Io {
+                path: self.root.display().to_string(),
+                source: std::io::Error::other(e),
+            })?
     }
 
     async fn open(&self, object: &SourceObject) -> Result<Body, SourceError> {

@@ -6,6 +6,17 @@
 //! names the output files (a retry overwrites instead of duplicating); the
 //! version (S3 ETag, or size and modification time of a local file) tells a
 //! changed object from a done one.
+//!
+//! # Identity rule
+//! - An object named as AWS names flow-log deliveries
+//!   (`<account>_vpcflowlogs_<region>_<fl-id>_<stamp>_<hash>.log.gz`) is
+//!   `aws:<file name>`, wherever it lies: any bucket, prefix or key layout,
+//!   a local copy, reached from any folder. Such objects are written once by
+//!   AWS and never changed, so the same name and size reached by another
+//!   route (a bucket and a local copy of it) is the same object.
+//! - Any other local file is `file:<absolute path, symlinks resolved>`, the
+//!   same from any folder it is reached from. A copy elsewhere is another object.
+//! - Any other S3 object is `s3://bucket/key`.
 
 pub mod aws_key;
 pub mod dir;
@@ -14,7 +25,11 @@ pub mod s3;
 use std::io;
 
 use bytes::Bytes;
+use flowlake_schemas::lake::source_key;
 use tokio::sync::mpsc;
+use xxhash_rust::xxh3::xxh3_64;
+
+use aws_key::DeliveryName;
 
 /// How an object's bytes are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,23 +57,86 @@ impl ObjectKind {
     }
 }
 
+/// How a source tells versions of an object apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionRoute {
+    /// An S3 ETag.
+    ETag,
+    /// A local file's size and modification time.
+    Modified,
+}
+
+impl VersionRoute {
+    fn tag(self) -> char {
+        match self {
+            VersionRoute::ETag => 'e',
+            VersionRoute::Modified => 'm',
+        }
+    }
+}
+
 /// One input object, as listed.
 #[derive(Debug, Clone)]
 pub struct SourceObject {
-    /// Stable identity: `aws:<key from AWSLogs/ on>` for objects laid out as
-    /// AWS writes them (the same for a bucket and a local copy of it), else
-    /// `s3://bucket/key` or `file:<path relative to the ingested folder>`.
+    /// Stable identity; see the module docs for the rule.
     pub identity: String,
+    /// The ledger shard its entry lives in (see [`locate`]).
+    pub shard: String,
     /// Where it is, for messages: a path or an `s3://` URI.
     pub location: String,
-    /// Changes when the content may have changed (ETag; size and mtime).
+    /// Changes when the content may have changed (ETag; mtime).
     pub version: String,
+    /// What kind of version that is.
+    pub route: VersionRoute,
     /// Size in bytes as stored.
     pub size: u64,
     /// How to decode it.
     pub kind: ObjectKind,
     /// A time for records that carry none (from AWS's file-name stamp), in ms.
     pub time_hint_ms: Option<i64>,
+}
+
+impl SourceObject {
+    /// The version's key in the ledger: `<route><size>-<hash of version>`,
+    /// e.g. `e5120-9f1c…`. The size is kept readable so that the same AWS
+    /// delivery reached by another route (ETag against mtime) is recognised
+    /// from the ledger's listing alone, without reading any entry.
+    pub fn version_key(&self) -> String {
+        format!(
+            "{}{}-{:016x}",
+            self.route.tag(),
+            self.size,
+            xxh3_64(self.version.as_bytes())
+        )
+    }
+
+    /// True when a committed version key stands for the same content as this
+    /// object, though reached by another route: only for AWS deliveries
+    /// (immutable once written), and only when the size is the same.
+    pub fn same_delivery(&self, committed_key: &str) -> bool {
+        if !self.identity.starts_with("aws:") {
+            return false;
+        }
+        let mut chars = committed_key.chars();
+        let Some(tag) = chars.next() else {
+            return false;
+        };
+        let size = chars.as_str().split('-').next().unwrap_or_default();
+        tag != self.route.tag() && size == self.size.to_string()
+    }
+}
+
+/// The identity and ledger shard of an object: an AWS delivery is known by its
+/// file name and sharded by account, region and hour; anything else keeps
+/// `fallback` as its identity and goes to one of 256 shards by its hash.
+pub fn locate(key_or_path: &str, fallback: String) -> (String, String) {
+    match DeliveryName::parse(key_or_path) {
+        Some(name) => (name.identity(), name.shard()),
+        None => {
+            let shard = format!("other/{}", &source_key(&fallback)[..2]);
+            (fallback, shard)
+        }
+    }
 }
 
 /// An opened object: whole in memory, or arriving in chunks.

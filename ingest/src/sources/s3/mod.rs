@@ -21,8 +21,8 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::aws_key::{canonical_key, file_time_ms};
-use super::{Body, ObjectKind, Source, SourceError, SourceObject};
+use super::aws_key::file_time_ms;
+use super::{Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, locate};
 use crate::aws::AwsSettings;
 use errors::classify;
 pub use listing::KeyFilter;
@@ -165,11 +165,13 @@ impl S3Source {
                     continue;
                 }
                 let location = self.location(key);
+                let (identity, shard) = locate(key, location.clone());
                 out.push(SourceObject {
-                    identity: canonical_key(key)
-                        .map_or_else(|| location.clone(), |k| format!("aws:{k}")),
+                    identity,
+                    shard,
                     location,
                     version: object.e_tag().unwrap_or_default().to_owned(),
+                    route: VersionRoute::ETag,
                     size: object.size().unwrap_or(0).max(0) as u64,
                     kind,
                     time_hint_ms,
