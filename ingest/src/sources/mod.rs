@@ -11,9 +11,10 @@
 //! - An object named as AWS names flow-log deliveries
 //!   (`<account>_vpcflowlogs_<region>_<fl-id>_<stamp>_<hash>.log.gz`) is
 //!   `aws:<file name>`, wherever it lies: any bucket, prefix or key layout,
-//!   a local copy, reached from any folder. Such objects are written once by
-//!   AWS and never changed, so the same name and size reached by another
-//!   route (a bucket and a local copy of it) is the same object.
+//!   a local copy, reached from any folder. AWS writes such objects once and
+//!   never changes them, so the same name and size is the same object,
+//!   whatever its route (a bucket and a local copy of it), mtime or ETag; a
+//!   different size is a new version that replaces the old one.
 //! - Any other local file is `file:<absolute path, symlinks resolved>`, the
 //!   same from any folder it is reached from. A copy elsewhere is another object.
 //! - Any other S3 object is `s3://bucket/key`.
@@ -111,18 +112,18 @@ impl SourceObject {
     }
 
     /// True when a committed version key stands for the same content as this
-    /// object, though reached by another route: only for AWS deliveries
-    /// (immutable once written), and only when the size is the same.
+    /// object: only for AWS deliveries, which AWS writes once and never
+    /// changes, so the same name and size is the same object whatever its
+    /// route, mtime or ETag (copies differ in both: `cp`, SSE-KMS, multipart).
     pub fn same_delivery(&self, committed_key: &str) -> bool {
         if !self.identity.starts_with("aws:") {
             return false;
         }
-        let mut chars = committed_key.chars();
-        let Some(tag) = chars.next() else {
-            return false;
-        };
-        let size = chars.as_str().split('-').next().unwrap_or_default();
-        tag != self.route.tag() && size == self.size.to_string()
+        let size = committed_key
+            .get(1..)
+            .and_then(|rest| rest.split('-').next())
+            .unwrap_or_default();
+        size == self.size.to_string()
     }
 }
 
