@@ -39,13 +39,8 @@ pub(crate) struct S3Args {
     #[arg(long = "region")]
     regions: Vec<String>,
 
-    /// Only objects for records from this time on (2024-05-25, RFC 3339, -2h, -7d).
-    #[arg(long)]
-    from: Option<String>,
-
-    /// Only objects for records before this time.
-    #[arg(long)]
-    to: Option<String>,
+    #[command(flatten)]
+    window: WindowArgs,
 
     /// Objects fetched at once (default: 4 per thread).
     #[arg(long, env = "FLOWLAKE_CONCURRENCY")]
@@ -61,7 +56,38 @@ pub(crate) struct DirArgs {
     path: PathBuf,
 
     #[command(flatten)]
+    window: WindowArgs,
+
+    #[command(flatten)]
     common: CommonArgs,
+}
+
+/// The time window of a run over AWS deliveries, by the stamps in their
+/// keys and file names: a scheduled run reads (and looks up in the ledger)
+/// only the recent hours.
+#[derive(Debug, Args)]
+pub(crate) struct WindowArgs {
+    /// Only AWS deliveries for records from this time on (2024-05-25, RFC
+    /// 3339, -2h, -7d), by the time in their keys and file names; files not
+    /// named as AWS names deliveries are always read.
+    #[arg(long)]
+    from: Option<String>,
+
+    /// Only AWS deliveries for records before this time.
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl WindowArgs {
+    fn filter(&self) -> anyhow::Result<KeyFilter> {
+        let now = chrono::Utc::now();
+        let time = |t: &Option<String>| t.as_deref().map(|t| parse_time(t, now)).transpose();
+        Ok(KeyFilter {
+            from: time(&self.from)?,
+            to: time(&self.to)?,
+            ..KeyFilter::default()
+        })
+    }
 }
 
 /// Flags every ingest takes.
@@ -106,21 +132,16 @@ pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
     match command {
         IngestCommand::Dir(args) => {
             let lake = args.common.lake.open_for_ingest().await?;
-            let source = DirSource::new(&args.path, lake.local_root().map(PathBuf::from));
+            let source = DirSource::new(&args.path, lake.local_root().map(PathBuf::from))
+                .with_window(args.window.filter()?);
             run_source(&source, &lake, &args.common, None).await
         }
         IngestCommand::S3(args) => {
             let lake = args.common.lake.open_for_ingest().await?;
-            let now = chrono::Utc::now();
             let filter = KeyFilter {
                 accounts: args.accounts.clone(),
                 regions: args.regions.clone(),
-                from: args
-                    .from
-                    .as_deref()
-                    .map(|t| parse_time(t, now))
-                    .transpose()?,
-                to: args.to.as_deref().map(|t| parse_time(t, now)).transpose()?,
+                ..args.window.filter()?
             };
             let source = S3Source::new(&args.url, &args.common.lake.aws.settings(), filter)
                 .await

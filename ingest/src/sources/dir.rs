@@ -8,6 +8,7 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 
 use super::aws_key::file_time_ms;
+use super::s3::KeyFilter;
 use super::{Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, locate};
 
 /// Every flow-log file under a folder.
@@ -15,6 +16,7 @@ use super::{Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, l
 pub struct DirSource {
     root: PathBuf,
     exclude: Option<PathBuf>,
+    window: KeyFilter,
 }
 
 impl DirSource {
@@ -23,7 +25,17 @@ impl DirSource {
         DirSource {
             root: root.into(),
             exclude: exclude.and_then(|p| p.canonicalize().ok()),
+            window: KeyFilter::default(),
         }
+    }
+
+    /// Keeps only AWS deliveries whose file-name stamp may hold records in
+    /// `window`'s time range (other files are always kept), so a scheduled
+    /// run over a synced folder reads, and looks up in the ledger, only the
+    /// recent hours.
+    pub fn with_window(mut self, window: KeyFilter) -> DirSource {
+        self.window = window;
+        self
     }
 
     /// Lists `dir`, whose path with symlinks resolved is `real`; resolving
@@ -68,6 +80,10 @@ impl DirSource {
                 continue;
             };
             let absolute = real_path.to_string_lossy().replace('\\', "/");
+            let time_hint_ms = file_time_ms(&absolute);
+            if !self.window.keeps_stamp(time_hint_ms) {
+                continue;
+            }
             let (identity, shard) = locate(&absolute, format!("file:{absolute}"));
             let mtime = meta
                 .modified()
@@ -82,7 +98,7 @@ impl DirSource {
                 route: VersionRoute::Modified,
                 size: meta.len(),
                 kind,
-                time_hint_ms: file_time_ms(&absolute),
+                time_hint_ms,
             });
         }
         Ok(())
