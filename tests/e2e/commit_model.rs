@@ -467,6 +467,12 @@ impl Model {
                 Ran::Crashed => panic!("{}: an ingest crashed", self.at()),
             }
         }
+        if let Some(last) = self.history.last_mut() {
+            last.push_str(match summaries.len() {
+                2 => " (both ran)",
+                _ => " (one refused the lock)",
+            });
+        }
         assert!(
             !summaries.is_empty(),
             "{}: both ingests were refused",
