@@ -6,6 +6,17 @@ use std::time::Duration;
 
 use crate::harness::*;
 
+/// Commit steps every first ingest passes through (`FLOWLAKE_CRASH_AFTER`
+/// names, ingest/src/lake/crashpoint.rs); `quarantine` only for the one
+/// object with bad lines. Steps that need an old version (`retire`,
+/// `delete-old`) or a crashed run (`recover`) are exercised in commit_model.rs.
+const FIRST_INGEST_STEPS: &[&str] = &["intent", "publish", "quarantine", "ledger", "cleanup"];
+
+/// Committed ledger entries in a local lake.
+fn committed(lake: &Path) -> usize {
+    ledger_entries(lake).len()
+}
+
 fn assert_exactly(lake: &Path, expected: u64) {
     assert_eq!(count(lake), expected, "records in the lake");
     let pending = files_under(&lake.join("_flowlake/pending"));
@@ -57,11 +68,14 @@ fn a_second_ingest_changes_nothing() {
 fn a_crash_at_any_commit_step_then_a_rerun_leaves_each_record_once() {
     let dir = scratch("crash-steps");
     let sample = dir.join("sample");
-    let manifest = generate(&sample, 4_000, 5, 12);
+    generate(&sample, 4_000, 5, 12);
     // An object with bad lines, so the quarantine step happens too.
     let (good, _) = write_bad_log(&sample.join("extra/bad.log"));
-    let expected = manifest_sum(&manifest, "records") + good;
-    for step in ["intent", "publish", "quarantine", "ledger", "cleanup"] {
+    // Records counted from the raw objects by the test (the generated ones
+    // have no bad lines; bad.log's good lines are a fixture fact).
+    let expected = raw_lines_under(&sample, &["extra/bad.log"]).data() + good;
+    let objects = text_objects_under(&sample).len();
+    for &step in FIRST_INGEST_STEPS {
         for n in [1, 3] {
             let lake = dir.join(format!("lake-{step}-{n}"));
             let out = run(flowlake(&[
@@ -79,6 +93,28 @@ fn a_crash_at_any_commit_step_then_a_rerun_leaves_each_record_once() {
                 crashed || (step == "quarantine" && n > 1),
                 "{step}:{n} should have crashed: {out:?}"
             );
+            // The crash landed mid-run: some but not all objects committed,
+            // or a commit in progress (its pending intent left behind).
+            if crashed {
+                let done = committed(&lake);
+                let pending = pending_intents(&lake);
+                assert!(
+                    done < objects,
+                    "{step}:{n}: crashed after all {objects} objects committed"
+                );
+                if matches!(step, "ledger" | "cleanup") {
+                    assert!(
+                        done >= n as usize,
+                        "{step}:{n}: {done} entries committed, expected at least {n}"
+                    );
+                }
+                if step != "cleanup" {
+                    assert!(
+                        !pending.is_empty(),
+                        "{step}:{n}: the crashed commit left no pending intent"
+                    );
+                }
+            }
             // Exit 1 if this run ingests the object with bad lines, else 0.
             let (code, summary) = ingest_dir(&sample, &lake, &[]);
             let rejected = summary["lines"]["rejected"].as_u64().unwrap();
@@ -92,10 +128,16 @@ fn a_crash_at_any_commit_step_then_a_rerun_leaves_each_record_once() {
 fn kill_nine_at_arbitrary_moments_then_a_rerun_leaves_each_record_once() {
     let dir = scratch("kill");
     let sample = dir.join("sample");
-    let manifest = generate(&sample, 120_000, 24, 13);
-    let expected = manifest_sum(&manifest, "records");
-    let mut interrupted = 0;
-    for (i, delay_ms) in [40u64, 120, 250, 400, 700].into_iter().enumerate() {
+    generate(&sample, 120_000, 24, 13);
+    let expected = raw_lines_under(&sample, &[]).data();
+    let objects = text_objects_under(&sample).len();
+    // Kill at moments tied to the run's progress, so each lands mid-run: once
+    // the first intent appears, then after 1, 3, 8 and 15 committed objects
+    // (plus a few milliseconds, to land anywhere inside a commit).
+    for (i, (after, delay_ms)) in [(0usize, 0u64), (1, 3), (3, 1), (8, 7), (15, 2)]
+        .into_iter()
+        .enumerate()
+    {
         let lake = dir.join(format!("lake-{i}"));
         let mut child = flowlake(&[
             "ingest",
@@ -107,18 +149,52 @@ fn kill_nine_at_arbitrary_moments_then_a_rerun_leaves_each_record_once() {
         ])
         .spawn()
         .unwrap();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("kill {i}: the run ended ({status}) before {after} objects were committed");
+            }
+            let started = if after == 0 {
+                !pending_intents(&lake).is_empty()
+            } else {
+                committed(&lake) >= after
+            };
+            if started {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL on Unix
-        let _ = child.wait();
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "kill {i} landed after the run ended: {status}"
+        );
+        // Before the re-run: the kill left a lake mid-ingest.
+        let done = committed(&lake);
+        let pending = pending_intents(&lake);
+        assert!(
+            done < objects,
+            "kill {i}: all {objects} objects were already committed"
+        );
+        assert!(
+            done >= after && (done > 0 || !pending.is_empty()),
+            "kill {i}: nothing in progress ({done} committed, pending {pending:?})"
+        );
         let (code, summary) = ingest_dir(&sample, &lake, &[]);
         assert_eq!(code, 0, "{summary}");
+        assert_eq!(
+            summary["objects"]["already_done"].as_u64().unwrap()
+                + summary["objects"]["ingested"].as_u64().unwrap(),
+            objects as u64,
+            "{summary}"
+        );
+        assert!(
+            summary["objects"]["ingested"].as_u64().unwrap() > 0,
+            "kill {i}: the re-run had objects left to ingest: {summary}"
+        );
         assert_exactly(&lake, expected);
-        interrupted += u64::from(summary["objects"]["ingested"].as_u64().unwrap() > 0);
     }
-    assert!(
-        interrupted >= 3,
-        "most kills landed mid-run ({interrupted} of 5)"
-    );
 }
 
 #[test]
@@ -129,6 +205,7 @@ fn a_changed_object_replaces_its_old_records() {
     let other = generate(&dir.join("other"), 7_000, 5, 99);
     let lake = dir.join("lake");
     ingest_dir(&sample, &lake, &[]);
+    let before = raw_lines_under(&sample, &[]).data();
     // Overwrite the first object with different content (a bigger object from another seed).
     let target = manifest["objects"][0]["path"].as_str().unwrap();
     let replacement = other["objects"][0]["path"].as_str().unwrap();
@@ -147,6 +224,13 @@ fn a_changed_object_replaces_its_old_records() {
     ])
     .env("FLOWLAKE_CRASH_AFTER", "publish:1"));
     assert!(!crashed.status.success());
+    // Until the new version is committed, flowlake's own queries see the
+    // old one, whole, and nothing of the new.
+    assert_eq!(
+        count(&lake),
+        before,
+        "after a crash mid-replacement, before any re-run"
+    );
     let (code, summary) = ingest_dir(&sample, &lake, &[]);
     assert_eq!(code, 0, "{summary}");
     assert_eq!(summary["objects"]["recovered"], 1);

@@ -8,20 +8,21 @@ use crate::harness::*;
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples");
 
-/// Records in a sample file, counted independently: non-empty lines that are
-/// not header lines (a header's first token is a field name, never a value).
-fn expected_records(path: &Path) -> u64 {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter(|l| {
-            let first = l.split_whitespace().next().unwrap_or("");
-            !matches!(
-                first,
-                "version" | "account-id" | "instance-id" | "resource-type"
-            )
-        })
-        .count() as u64
+/// Lines of a sample file as the test counts them (harness rule: a header is
+/// a line of AWS field names, blank is spaces only).
+fn sample_lines(file: &str) -> RawLines {
+    raw_lines(&Path::new(SAMPLES).join(file))
+}
+
+/// Lines of the samples that must be rejected: fixture facts from
+/// `tests/data/samples/README.md`, not flowlake's opinion.
+const REJECTED_IN_SAMPLES: &[(&str, u64)] = &[("flowlogs-reader/v5-file-with-bogus-line.log", 1)];
+
+fn rejected_in(file: &str) -> u64 {
+    REJECTED_IN_SAMPLES
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map_or(0, |(_, n)| *n)
 }
 
 #[test]
@@ -44,19 +45,28 @@ fn every_sample_with_a_header_ingests_into_one_table() {
         "vrl/v7-ecs-custom.log",
         "vrl/v8-v11-custom.log",
         "vrl/v11-subset-custom.log",
+        "flowlogs-reader/v5-file-with-bogus-line.log",
     ];
-    let mut expected = 0;
+    let mut raw = RawLines::default();
+    let mut rejected = 0;
     for f in files {
         let from = Path::new(SAMPLES).join(f);
         let to = src.join(f.replace('/', "-"));
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap();
-        expected += expected_records(&from);
+        raw = raw.plus(sample_lines(f));
+        rejected += rejected_in(f);
     }
+    let expected = raw.data() - rejected;
     let lake = dir.join("lake");
     let (code, summary) = ingest_dir(&src, &lake, &[]);
-    assert_eq!(code, 0, "{summary}");
+    assert_eq!(code, 1, "the bogus line makes the run partial: {summary}");
+    assert_lines_match(&summary, raw, rejected);
     assert_eq!(summary["records_written"], expected);
+    let rows = sql_json(&lake, "SELECT source, line, raw FROM quarantine");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["line"], 4, "{rows:?}");
+    assert_eq!(rows[0]["raw"], "bogus line", "{rows:?}");
     assert_eq!(count(&lake), expected);
     // Newest fields land in their columns, whatever the order.
     let rows = sql_json(
@@ -107,16 +117,19 @@ fn headerless_files_take_the_configured_format() {
         let lake = dir.join(format!("lake-{i}"));
         let (code, summary) = ingest_dir(&src, &lake, &["--format", format]);
         assert_eq!(code, 0, "{file}: {summary}");
-        assert_eq!(
-            summary["records_written"],
-            expected_records(&Path::new(SAMPLES).join(file)),
-            "{file}"
-        );
+        let raw = sample_lines(file);
+        assert_eq!(raw.headers, 0, "{file} is headerless");
+        assert_lines_match(&summary, raw, 0);
+        assert_eq!(summary["records_written"], raw.data(), "{file}");
     }
     // Without the format, the 40-field file does not fit the default and is quarantined, not lost.
     let (code, summary) = ingest_dir(&dir.join("src-2"), &dir.join("lake-wrong"), &[]);
     assert_eq!(code, 1);
-    assert_eq!(summary["lines"]["rejected"], 1);
+    assert_lines_match(
+        &summary,
+        sample_lines("elastic/vpcflow-test-v8-samples.log"),
+        1,
+    );
 }
 
 #[test]
@@ -158,4 +171,59 @@ fn aws_parquet_delivery_files_ingest() {
         "'-' is null: {rows:?}"
     );
     assert!(rows[1].get("action").is_none_or(|v| v.is_null()));
+}
+
+/// The derived columns, read back by DuckDB, against an independent
+/// computation from the raw lines (`tests/py/derived_columns.py`: Python's
+/// ipaddress for RFC 1918 + fc00::/7, the IANA registry's keywords, Python's
+/// datetime for timestamps and partitions), over a fixture of edge cases:
+/// the 172.16/12, 192.168/16, 10/8 and fc00::/7 boundaries, fe80::,
+/// IPv4-mapped IPv6, `-` values, NODATA/SKIPDATA, hour and day boundaries,
+/// milliseconds, unassigned protocol numbers.
+#[test]
+fn derived_columns_match_an_independent_computation() {
+    let Some(python) = python() else { return };
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let fixture = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/25/123456789012_vpcflowlogs_us-east-1_fl-0edge0000000_20240525T0505Z_0badc0de.log";
+    let dir = scratch("derived");
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join(fixture).parent().unwrap()).unwrap();
+    std::fs::copy(data.join("derived").join(fixture), src.join(fixture)).unwrap();
+    let lake = dir.join("lake");
+    let (code, summary) = ingest_dir(&src, &lake, &[]);
+    assert_eq!(code, 0, "{summary}");
+    assert_lines_match(&summary, raw_lines(&src.join(fixture)), 0);
+
+    let report = py(
+        &python,
+        "derived_columns.py",
+        &[
+            src.join(fixture).to_str().unwrap(),
+            lake.to_str().unwrap(),
+            data.join("iana/protocol-keywords.csv").to_str().unwrap(),
+        ],
+    );
+    let seen = &report["seen"];
+    assert!(seen["private_true"].as_u64().unwrap() >= 10, "{seen}");
+    assert!(seen["private_false"].as_u64().unwrap() >= 10, "{seen}");
+    assert!(seen["private_null"].as_u64().unwrap() >= 4, "{seen}");
+    assert!(seen["millisecond_times"].as_u64().unwrap() >= 4, "{seen}");
+    assert!(
+        seen["unassigned_protocols"].as_array().unwrap().len() >= 4,
+        "{seen}"
+    );
+    assert_eq!(report["lake_rows"], report["raw_records"], "{report}");
+    assert_eq!(report["missing"], serde_json::json!([]), "{report}");
+    assert_eq!(report["extra"], serde_json::json!([]), "{report}");
+    let mismatches = report["mismatches"].as_array().unwrap();
+    assert!(
+        mismatches.is_empty(),
+        "{} derived values differ from the independent computation:\n{}",
+        mismatches.len(),
+        mismatches
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
