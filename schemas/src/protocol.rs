@@ -22,7 +22,7 @@ pub fn protocol_name(number: i32) -> Option<&'static str> {
         51 => "ah",
         58 => "ipv6-icmp",
         88 => "eigrp",
-        89 => "ospf",
+        89 => "ospfigp",
         94 => "ipip",
         97 => "etherip",
         103 => "pim",

@@ -39,7 +39,6 @@ const CRASH_STEPS: &[&str] = &[
     "quarantine",
     "ledger",
     "retire",
-    "delete-old",
     "cleanup",
     "recover",
 ];

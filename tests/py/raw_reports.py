@@ -14,7 +14,7 @@ from collections import defaultdict
 
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
 PROTOCOLS = {0: "hopopt", 1: "icmp", 2: "igmp", 4: "ipv4", 6: "tcp", 8: "egp", 17: "udp", 27: "rdp", 33: "dccp",
-             41: "ipv6", 46: "rsvp", 47: "gre", 50: "esp", 51: "ah", 58: "ipv6-icmp", 88: "eigrp", 89: "ospf",
+             41: "ipv6", 46: "rsvp", 47: "gre", 50: "esp", 51: "ah", 58: "ipv6-icmp", 88: "eigrp", 89: "ospfigp",
              94: "ipip", 97: "etherip", 103: "pim", 112: "vrrp", 115: "l2tp", 132: "sctp", 136: "udplite",
              137: "mpls-in-ip"}
 DEFAULT = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status".split()
