@@ -19,6 +19,7 @@ use object_store::ObjectStore;
 use url::Url;
 
 use crate::QueryError;
+use crate::memory::{MemorySettings, runtime};
 use crate::udf::register_functions;
 
 /// Where the lake is, as the query engine reaches it.
@@ -90,16 +91,18 @@ impl TimeRange {
     }
 }
 
-/// Opens a session with `flows`, `quarantine` and the functions registered.
+/// Opens a session with `flows`, `quarantine` and the functions registered,
+/// its operators held to `memory` (spilling to disk beyond it).
 pub async fn open_session(
     lake: &LakeLocation,
     range: &TimeRange,
     threads: usize,
+    memory: &MemorySettings,
 ) -> Result<SessionContext, QueryError> {
     let config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
         .with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = SessionContext::new_with_config_rt(config, runtime(memory)?);
     if let LakeLocation::Remote { url, store } = lake {
         let bucket = Url::parse(url).map_err(|e| QueryError::Lake(format!("{url}: {e}")))?;
         let root = Url::parse(&format!(
