@@ -38,7 +38,7 @@ if [ ! -f "$sample/manifest.json" ]; then
 fi
 if [ ! -d "$lake/flows" ]; then
   echo "== ingesting into $lake"
-  "$bin" ingest dir "$sample" --lake "$lake" --quiet
+  "$bin" ingest dir "$sample" --lake "$lake" --quiet >/dev/null
 fi
 
 # Wall seconds and peak RSS (MiB) of a command: "seconds MiB", or "failed".
