@@ -26,5 +26,7 @@ mod identity;
 mod ingest_dir;
 #[path = "e2e/query.rs"]
 mod query;
+#[path = "e2e/query_memory.rs"]
+mod query_memory;
 #[path = "e2e/s3.rs"]
 mod s3;

@@ -13,6 +13,13 @@
 //! uses a custom version-5 format in alphabetical field order, as the console
 //! writes it. Output is a pure function of the seed and the parameters.
 //!
+//! High-cardinality traffic, as real VPCs see it (clients reaching many
+//! internet hosts, scanners from many addresses), is opt-in:
+//! [`SampleSpec::distinct_destinations`] and
+//! [`SampleSpec::distinct_sources`] turn that many records, spread evenly
+//! over the sample, into HTTPS to (or rejected probes from) that many
+//! different public addresses, each used once.
+//!
 //! A `manifest.json` beside `AWSLogs/` lists every object with its record and
 //! header-line counts, so tests can check ingest's counts against it.
 
@@ -46,6 +53,13 @@ pub struct SampleSpec {
     /// off, every object is in the default format (for benchmarks that
     /// compare with generic CSV readers).
     pub mixed_formats: bool,
+    /// This many records (at most `records`) are outbound HTTPS to as many
+    /// different public addresses, one each, on top of the usual traffic's
+    /// few thousand destinations; 0 for none.
+    pub distinct_destinations: u64,
+    /// This many records (at most `records`) are rejected probes from as
+    /// many different public addresses, one each; 0 for none.
+    pub distinct_sources: u64,
 }
 
 impl Default for SampleSpec {
@@ -58,6 +72,8 @@ impl Default for SampleSpec {
             hours: 6,
             gzip_level: 6,
             mixed_formats: true,
+            distinct_destinations: 0,
+            distinct_sources: 0,
         }
     }
 }
@@ -94,6 +110,20 @@ const CUSTOM_V5: &str = "account-id action az-id bytes dstaddr dstport end flow-
 
 /// Writes the sample under `out` and returns its manifest.
 pub fn generate(spec: &SampleSpec, out: &Path) -> io::Result<Manifest> {
+    for (what, n) in [
+        ("distinct destinations", spec.distinct_destinations),
+        ("distinct sources", spec.distinct_sources),
+    ] {
+        if n > spec.records {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{n} {what} need as many records, but the sample has {}",
+                    spec.records
+                ),
+            ));
+        }
+    }
     let objects = if spec.objects > 0 {
         spec.objects
     } else {
@@ -108,7 +138,8 @@ pub fn generate(spec: &SampleSpec, out: &Path) -> io::Result<Manifest> {
             let records = per_object + u64::from(i < extra);
             let flow_log = (i % 4) as usize;
             let window = i * windows / objects;
-            write_object(spec, out, i, flow_log, window, records)
+            let first_record = i * per_object + i.min(extra);
+            write_object(spec, out, i, flow_log, window, first_record, records)
         })
         .collect();
     let objects = results.into_iter().collect::<io::Result<Vec<_>>>()?;
@@ -181,6 +212,49 @@ fn external(i: u64) -> String {
     format!("{a}.{b}.{}.{}", (i / 8) % 256, 1 + (i * 7) % 254)
 }
 
+/// The `index`-th of `n` slots spread evenly over `total` records, if record
+/// `g` holds one: exactly `n` records get a slot, each a different index,
+/// and which ones is a pure function of the position.
+fn spread_slot(g: u64, n: u64, total: u64) -> Option<u64> {
+    if n == 0 || total == 0 {
+        return None;
+    }
+    let at = |g: u64| (u128::from(g) * u128::from(n) / u128::from(total)) as u64;
+    (at(g + 1) > at(g)).then(|| at(g))
+}
+
+/// A public IPv4 address, different for each `index` below 2^28, spread
+/// over sixteen public /8s (one set for destinations, another for sources,
+/// none of them RFC 1918 or used by [`external`]); `seed` permutes which
+/// index gets which address.
+fn wide_address(blocks: &[u8; 16], index: u64, n: u64, seed: u64) -> String {
+    // A bijection on 0..n: multiplying by a prime above any n coprime with it.
+    const PRIME: u128 = 2_654_435_761;
+    let i = ((u128::from(index) * PRIME + u128::from(seed)) % u128::from(n.max(1))) as u64;
+    let rest = i / 16;
+    format!(
+        "{}.{}.{}.{}",
+        blocks[(i % 16) as usize],
+        (rest >> 16) & 255,
+        (rest >> 8) & 255,
+        rest & 255
+    )
+}
+
+const WIDE_DESTINATIONS: [u8; 16] = [
+    23, 31, 45, 62, 81, 89, 91, 104, 142, 151, 176, 188, 193, 212, 217, 13,
+];
+const WIDE_SOURCES: [u8; 16] = [
+    5, 27, 37, 41, 46, 61, 77, 78, 79, 80, 84, 85, 86, 87, 94, 95,
+];
+
+/// Addresses this record must use, from the high-cardinality slots.
+#[derive(Default)]
+struct Wide {
+    src: Option<String>,
+    dst: Option<String>,
+}
+
 struct Record {
     src: String,
     dst: String,
@@ -195,7 +269,7 @@ struct Record {
     direction: &'static str,
 }
 
-fn draw_record(d: &mut Draw, account: usize) -> Record {
+fn draw_record(d: &mut Draw, account: usize, wide: Wide) -> Record {
     let mut r = Record {
         src: String::new(),
         dst: String::new(),
@@ -209,7 +283,13 @@ fn draw_record(d: &mut Draw, account: usize) -> Record {
         tcp_flags: 0,
         direction: "egress",
     };
-    let kind = d.below(1000);
+    let kind = if wide.src.is_some() {
+        900 // a port scan, from the wide source
+    } else if wide.dst.is_some() {
+        0 // outbound HTTPS, to the wide destination
+    } else {
+        d.below(1000)
+    };
     match kind {
         // Outbound HTTPS from internal hosts: the bulk of the bytes.
         0..=449 => {
@@ -287,6 +367,12 @@ fn draw_record(d: &mut Draw, account: usize) -> Record {
         988..=997 => r.status = "NODATA",
         _ => r.status = "SKIPDATA",
     }
+    if let Some(src) = wide.src {
+        r.src = src;
+    }
+    if let Some(dst) = wide.dst {
+        r.dst = dst;
+    }
     if r.status != "OK" {
         return r;
     }
@@ -320,6 +406,7 @@ fn write_object(
     index: u64,
     flow_log_index: usize,
     window: u64,
+    first_record: u64,
     records: u64,
 ) -> io::Result<SampleObject> {
     let mut d = Draw(ChaCha8Rng::seed_from_u64(
@@ -358,8 +445,15 @@ fn write_object(
     let mut text = String::with_capacity(records as usize * 110 + 300);
     text.push_str(&format);
     text.push('\n');
-    for _ in 0..records {
-        let r = draw_record(&mut d, account);
+    for g in first_record..first_record + records {
+        let wide = Wide {
+            src: spread_slot(g, spec.distinct_sources, spec.records)
+                .map(|i| wide_address(&WIDE_SOURCES, i, spec.distinct_sources, spec.seed)),
+            dst: spread_slot(g, spec.distinct_destinations, spec.records).map(|i| {
+                wide_address(&WIDE_DESTINATIONS, i, spec.distinct_destinations, spec.seed)
+            }),
+        };
+        let r = draw_record(&mut d, account, wide);
         let end = stamp + d.below(300) as i64;
         let start = end - d.below(60) as i64;
         let eni_index = d.skewed(6) as usize;
@@ -477,5 +571,49 @@ mod tests {
             assert_eq!(bytes_a, bytes_b);
         }
         assert!(ma.objects.iter().any(|o| o.format == CUSTOM_V5));
+    }
+
+    #[test]
+    fn high_cardinality_gives_exactly_the_distinct_addresses_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = SampleSpec {
+            records: 3_000,
+            objects: 4,
+            mixed_formats: false,
+            distinct_destinations: 1_700,
+            distinct_sources: 600,
+            ..SampleSpec::default()
+        };
+        let manifest = generate(&spec, dir.path()).unwrap();
+        assert_eq!(
+            manifest.objects.iter().map(|o| o.records).sum::<u64>(),
+            3_000
+        );
+        let (mut dst, mut src) = (
+            std::collections::HashSet::new(),
+            std::collections::HashSet::new(),
+        );
+        let mut lines = 0;
+        for o in &manifest.objects {
+            let gz = std::fs::read(dir.path().join(&o.path)).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+                .unwrap();
+            for line in text.lines().skip(1) {
+                lines += 1;
+                let f: Vec<&str> = line.split(' ').collect();
+                let first = |a: &str| a.split('.').next().and_then(|o| o.parse::<u8>().ok());
+                if first(f[4]).is_some_and(|o| WIDE_DESTINATIONS.contains(&o)) {
+                    dst.insert(f[4].to_owned());
+                }
+                if first(f[3]).is_some_and(|o| WIDE_SOURCES.contains(&o)) {
+                    src.insert(f[3].to_owned());
+                    assert_eq!(f[12], "REJECT", "{line}");
+                }
+            }
+        }
+        assert_eq!(lines, 3_000);
+        assert_eq!(dst.len(), 1_700);
+        assert_eq!(src.len(), 600);
     }
 }

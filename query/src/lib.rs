@@ -12,12 +12,14 @@
 //! defined in `flowlake_schemas::lake`.
 
 mod committed;
+pub mod memory;
 pub mod output;
 pub mod reports;
 pub mod session;
 pub mod time;
 pub mod udf;
 
+pub use memory::{ByteSize, MemorySettings};
 pub use output::{OutputFormat, write_batches};
 pub use reports::{REPORTS, Report, ReportOptions, run_report};
 pub use session::{LakeLocation, TimeRange, open_session};
@@ -46,6 +48,25 @@ pub enum QueryError {
     /// A time could not be parsed.
     #[error("{0}")]
     Time(String),
+    /// The query needed more memory than the session's pool holds, in an
+    /// operator that cannot spill (or could not spill enough).
+    #[error(
+        "the query needs more memory than {limit} allows: raise --memory-limit (or FLOWLAKE_MEMORY_LIMIT), or narrow the data with --from/--to ({detail})"
+    )]
+    MemoryLimit {
+        /// The limit, as the user would write it.
+        limit: String,
+        /// DataFusion's account: who asked for how much.
+        detail: String,
+    },
+    /// Spill files outgrew the space allowed for them.
+    #[error(
+        "the query's spill files outgrew the space allowed for them: narrow the data with --from/--to, or raise --memory-limit so less is spilled ({detail})"
+    )]
+    SpillLimit {
+        /// DataFusion's account.
+        detail: String,
+    },
 }
 
 pub use datafusion::prelude::SessionContext;
@@ -58,5 +79,19 @@ pub async fn run_sql(
 ) -> Result<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>), QueryError> {
     let df = ctx.sql(sql).await?;
     let schema = df.schema().inner().clone();
-    Ok((schema, df.collect().await?))
+    let batches = df.collect().await.map_err(|e| explain_failure(ctx, e))?;
+    Ok((schema, batches))
+}
+
+/// A failed execution as the user should see it: running out of the
+/// session's memory names the limit (see [`memory::explain`]).
+pub(crate) fn explain_failure(
+    ctx: &SessionContext,
+    error: datafusion::error::DataFusionError,
+) -> QueryError {
+    let limit = match ctx.runtime_env().memory_pool.memory_limit() {
+        datafusion::execution::memory_pool::MemoryLimit::Finite(n) => Some(ByteSize(n as u64)),
+        _ => None,
+    };
+    memory::explain(error, limit)
 }

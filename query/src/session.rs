@@ -22,6 +22,7 @@ use url::Url;
 
 use crate::QueryError;
 use crate::committed::{CommittedOnly, uncommitted};
+use crate::memory::{MemorySettings, runtime};
 use crate::udf::register_functions;
 
 /// Where the lake is, as the query engine reaches it.
@@ -124,16 +125,18 @@ impl TimeRange {
     }
 }
 
-/// Opens a session with `flows`, `quarantine` and the functions registered.
+/// Opens a session with `flows`, `quarantine` and the functions registered,
+/// its operators held to `memory` (spilling to disk beyond it).
 pub async fn open_session(
     lake: &LakeLocation,
     range: &TimeRange,
     threads: usize,
+    memory: &MemorySettings,
 ) -> Result<SessionContext, QueryError> {
     let config = SessionConfig::new()
         .with_target_partitions(threads.max(1))
         .with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = SessionContext::new_with_config_rt(config, runtime(memory)?);
     let (store_url, store, root) = lake.store()?;
     let hidden = uncommitted(store.as_ref(), &root).await?;
     if !hidden.is_empty() || matches!(lake, LakeLocation::Remote { .. }) {

@@ -75,7 +75,13 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     println!("\n== ingest\n{}", render_summary(&summary));
 
     let location = LakeLocation::Local(lake_dir.clone());
-    let ctx = open_session(&location, &TimeRange::default(), threads()).await?;
+    let ctx = open_session(
+        &location,
+        &TimeRange::default(),
+        threads(),
+        &Default::default(),
+    )
+    .await?;
     let mut stdout = std::io::stdout();
     for (name, title, limit) in [
         ("summary", "accept/reject summary", None),

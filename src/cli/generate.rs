@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use flowlake_ingest::sample::{SampleSpec, generate};
 
@@ -33,15 +33,38 @@ pub(crate) struct GenerateArgs {
     /// Write every object in the default format (no custom-format flow log).
     #[arg(long)]
     default_format_only: bool,
+
+    /// High-cardinality traffic: this many records (spread over the sample)
+    /// are HTTPS to as many different internet hosts, one each.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    distinct_destinations: u64,
+
+    /// High-cardinality traffic: this many records (spread over the sample)
+    /// are rejected probes from as many different internet addresses, one each.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    distinct_sources: u64,
 }
 
 pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
+    for (flag, n) in [
+        ("--distinct-destinations", args.distinct_destinations),
+        ("--distinct-sources", args.distinct_sources),
+    ] {
+        if n > args.records {
+            bail!(
+                "{flag} {n} is more than --records {}: each address takes a record",
+                args.records
+            );
+        }
+    }
     let spec = SampleSpec {
         records: args.records,
         objects: args.objects,
         seed: args.seed,
         hours: args.hours,
         mixed_formats: !args.default_format_only,
+        distinct_destinations: args.distinct_destinations,
+        distinct_sources: args.distinct_sources,
         ..SampleSpec::default()
     };
     let manifest =

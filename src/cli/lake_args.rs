@@ -7,6 +7,7 @@ use clap::Args;
 use flowlake_ingest::LakeStore;
 use flowlake_ingest::aws::AwsSettings;
 use flowlake_query::LakeLocation;
+use flowlake_query::memory::{ByteSize, MemorySettings, default_limit};
 
 /// Where the lake is and how to reach S3.
 #[derive(Debug, Clone, Args)]
@@ -73,6 +74,33 @@ impl LakeArgs {
         match self.open_for_ingest().await? {
             LakeStore::Local { root } => Ok(LakeLocation::Local(root)),
             LakeStore::Remote { store, url, .. } => Ok(LakeLocation::Remote { url, store }),
+        }
+    }
+}
+
+/// How much memory a query may hold, and where it spills past that
+/// (`sql`, `report`).
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct MemoryArgs {
+    /// Memory the query's operators may hold (e.g. 2GiB, 512MiB, 25%);
+    /// past it, sorts and aggregations spill to disk and other operators
+    /// fail with a clear error. Default: a quarter of this machine's memory,
+    /// at least 512MiB and at most 8GiB.
+    #[arg(long, env = "FLOWLAKE_MEMORY_LIMIT", value_name = "SIZE")]
+    pub(crate) memory_limit: Option<ByteSize>,
+
+    /// Folder for spill files (a temp folder inside it, removed at exit).
+    /// Default: the OS temp folder (TMPDIR).
+    #[arg(long, env = "FLOWLAKE_SPILL_DIR", value_name = "DIR")]
+    pub(crate) spill_dir: Option<PathBuf>,
+}
+
+impl MemoryArgs {
+    /// The session's memory settings.
+    pub(crate) fn settings(&self) -> MemorySettings {
+        MemorySettings {
+            limit: self.memory_limit.unwrap_or_else(default_limit),
+            spill_dir: self.spill_dir.clone(),
         }
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct ReportArgs {
     #[command(flatten)]
     time: TimeArgs,
 
+    #[command(flatten)]
+    memory: super::lake_args::MemoryArgs,
+
     /// Rows to show (0 for all; each report has its own default).
     #[arg(long)]
     limit: Option<usize>,
@@ -95,7 +98,13 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         aws: args.aws,
     };
     let location = lake_args.open_for_query().await?;
-    let ctx = open_session(&location, &args.time.range()?, threads()).await?;
+    let ctx = open_session(
+        &location,
+        &args.time.range()?,
+        threads(),
+        &args.memory.settings(),
+    )
+    .await?;
     let options = ReportOptions {
         limit: args.limit,
         order_by: args.by,

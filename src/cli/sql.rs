@@ -10,7 +10,7 @@ use flowlake_query::{
 };
 
 use super::Outcome;
-use super::lake_args::LakeArgs;
+use super::lake_args::{LakeArgs, MemoryArgs};
 use super::report::TimeArgs;
 
 #[derive(Debug, Args)]
@@ -31,12 +31,15 @@ pub(crate) struct SqlArgs {
 
     #[command(flatten)]
     time: TimeArgs,
+
+    #[command(flatten)]
+    memory: MemoryArgs,
 }
 
 pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
     let lake = args.lake.open_for_query().await?;
     let range: TimeRange = args.time.range()?;
-    let ctx = open_session(&lake, &range, threads()).await?;
+    let ctx = open_session(&lake, &range, threads(), &args.memory.settings()).await?;
     match &args.query {
         Some(query) => {
             let mut out = open_output(args.output.as_ref())?;

@@ -112,7 +112,10 @@ pub async fn run_report(
         df = df.limit(0, Some(limit))?;
     }
     let schema: SchemaRef = df.schema().inner().clone();
-    let batches = df.collect().await?;
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| crate::explain_failure(ctx, e))?;
     Ok((schema, batches))
 }
 

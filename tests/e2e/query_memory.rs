@@ -1,0 +1,248 @@
+//! Queries within a memory limit: on high-cardinality traffic (tens of
+//! thousands of distinct sources and destinations), every report finishes
+//! under a limit low enough that its operators must spill to disk, with the
+//! same answers as a plain-Python computation from the raw logs; a query
+//! that cannot finish within the limit fails with a message that names it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// Low enough that every report's GROUP BYs spill on this sample (checked
+/// below with EXPLAIN ANALYZE), high enough for the operators' fixed
+/// reservations (a sort's merge buffer).
+const LIMIT: &str = "40MiB";
+
+/// Key columns of each report's rows (every report is listed).
+const KEYS: &[(&str, &[&str])] = &[
+    ("summary", &["action"]),
+    ("top-sources", &["srcaddr"]),
+    ("top-destinations", &["dstaddr"]),
+    ("top-pairs", &["srcaddr", "dstaddr"]),
+    ("rejected-sources", &["srcaddr"]),
+    ("rejected-ports", &["dstport", "protocol"]),
+    (
+        "ssh-rdp-external",
+        &["srcaddr", "dstaddr", "service", "action"],
+    ),
+    ("interfaces", &["account_id", "interface_id"]),
+    ("log-status", &["account_id", "interface_id"]),
+];
+
+struct Wide {
+    sample: PathBuf,
+    lake: PathBuf,
+}
+
+/// 80,000 records of which 48,000 go to as many distinct destinations and
+/// 32,000 come from as many distinct (rejected) sources.
+fn wide() -> &'static Wide {
+    static WIDE: std::sync::OnceLock<Wide> = std::sync::OnceLock::new();
+    WIDE.get_or_init(|| {
+        let root = scratch("query-memory");
+        let sample = root.join("sample");
+        let lake = root.join("lake");
+        ok(&mut flowlake(&[
+            "generate",
+            "--records",
+            "80000",
+            "--objects",
+            "4",
+            "--seed",
+            "11",
+            "--distinct-destinations",
+            "48000",
+            "--distinct-sources",
+            "32000",
+            "--out",
+            sample.to_str().unwrap(),
+        ]));
+        let (code, summary) = ingest_dir(&sample, &lake, &[]);
+        assert_eq!(code, 0, "{summary}");
+        Wide { sample, lake }
+    })
+}
+
+fn field(row: &Value, name: &str) -> Value {
+    let v = row.get(name).cloned().unwrap_or(Value::Null);
+    // Timestamps come back as text; the raw computation has epoch seconds.
+    if name.ends_with("_seen")
+        && let Some(text) = v.as_str()
+    {
+        let parsed = chrono::DateTime::parse_from_rfc3339(text)
+            .or_else(|_| chrono::DateTime::parse_from_rfc3339(&format!("{text}Z")))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        return Value::from(parsed.timestamp());
+    }
+    v
+}
+
+fn key(row: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| field(row, k).to_string())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Runs `flowlake report <name> --limit 0` under the low limit.
+fn report_under_limit(lake: &Path, spill: &Path, name: &str) -> Vec<Value> {
+    let out = ok(&mut flowlake(&[
+        "report",
+        name,
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "json",
+        "--limit",
+        "0",
+        "--memory-limit",
+        LIMIT,
+        "--spill-dir",
+        spill.to_str().unwrap(),
+    ]));
+    json(&out).as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn the_sample_has_the_distinct_addresses_asked_for() {
+    let w = wide();
+    let rows = sql_json(
+        &w.lake,
+        "SELECT count(*) AS n, count(DISTINCT dstaddr) AS dst, count(DISTINCT srcaddr) AS src FROM flows",
+    );
+    let (n, dst, src) = (
+        rows[0]["n"].as_u64().unwrap(),
+        rows[0]["dst"].as_u64().unwrap(),
+        rows[0]["src"].as_u64().unwrap(),
+    );
+    assert_eq!(n, 80_000);
+    // The wide addresses, plus the usual traffic's few thousand.
+    assert!((48_000..54_000).contains(&dst), "{dst} destinations");
+    assert!((32_000..38_000).contains(&src), "{src} sources");
+}
+
+#[test]
+fn every_report_spills_under_a_low_limit_and_matches_the_raw_logs() {
+    let Some(python) = python() else { return };
+    let w = wide();
+    let spill = scratch("query-memory-spill");
+    let raw = py(&python, "raw_reports.py", &[w.sample.to_str().unwrap()]);
+    for (name, keys) in KEYS {
+        let ours = report_under_limit(&w.lake, &spill, name);
+        let theirs = raw[*name].as_array().unwrap();
+        assert!(!theirs.is_empty(), "{name}: the sample exercises it");
+        assert_eq!(ours.len(), theirs.len(), "{name}: row count");
+        let ours: HashMap<String, &Value> = ours.iter().map(|r| (key(r, keys), r)).collect();
+        for expected in theirs {
+            let k = key(expected, keys);
+            let got = ours
+                .get(&k)
+                .unwrap_or_else(|| panic!("{name}: no row for {k}"));
+            for (column, value) in expected.as_object().unwrap() {
+                assert_eq!(&field(got, column), value, "{name} {k}: column {column}");
+            }
+        }
+    }
+    // Spill files live only while a query runs.
+    assert_eq!(files_under(&spill), Vec::<String>::new());
+}
+
+/// The limit is low enough to matter: the heaviest reports spill under it.
+#[test]
+fn the_low_limit_makes_the_reports_spill() {
+    let w = wide();
+    let reports = Path::new(env!("CARGO_MANIFEST_DIR")).join("query/src/reports");
+    for name in [
+        "top-destinations",
+        "top-pairs",
+        "rejected-sources",
+        "interfaces",
+    ] {
+        let sql = std::fs::read_to_string(reports.join(format!("{name}.sql"))).unwrap();
+        let out = ok(&mut flowlake(&[
+            "sql",
+            "--lake",
+            w.lake.to_str().unwrap(),
+            "--memory-limit",
+            LIMIT,
+            "--format",
+            "csv",
+            &format!("EXPLAIN ANALYZE {sql}"),
+        ]));
+        let spills: u64 = out
+            .split("spill_count=")
+            .skip(1)
+            .filter_map(|s| {
+                s.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .sum();
+        assert!(spills > 0, "{name} did not spill under {LIMIT}:\n{out}");
+    }
+}
+
+/// A self-join on every record: a hash join keeps its whole build side in
+/// memory and cannot spill.
+const JOIN: &str = "SELECT count(*) FROM flows a JOIN flows b ON a.start = b.start \
+    AND a.srcaddr = b.srcaddr AND a.dstaddr = b.dstaddr AND a.srcport = b.srcport \
+    AND a.interface_id = b.interface_id";
+
+#[test]
+fn a_query_that_cannot_fit_fails_with_the_limit_named() {
+    let w = wide();
+    let out = run(&mut flowlake(&[
+        "sql",
+        "--lake",
+        w.lake.to_str().unwrap(),
+        "--memory-limit",
+        "4MiB",
+        JOIN,
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("--memory-limit 4MiB"), "{stderr}");
+    assert!(stderr.contains("raise --memory-limit"), "{stderr}");
+    assert!(stderr.contains("--from/--to"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The environment twin sets the same limit.
+    let out = run(flowlake(&["sql", "--lake", w.lake.to_str().unwrap(), JOIN])
+        .env("FLOWLAKE_MEMORY_LIMIT", "3MiB"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--memory-limit 3MiB"), "{stderr}");
+}
+
+#[test]
+fn memory_limits_are_checked_as_flags() {
+    let w = wide();
+    for bad in ["lots", "0", "12 parsecs"] {
+        let out = run(&mut flowlake(&[
+            "report",
+            "summary",
+            "--lake",
+            w.lake.to_str().unwrap(),
+            "--memory-limit",
+            bad,
+        ]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains("is not a size"), "{bad}: {stderr}");
+    }
+    let out = run(&mut flowlake(&[
+        "generate",
+        "--records",
+        "10",
+        "--distinct-destinations",
+        "11",
+        "--out",
+        scratch("query-memory-bad").to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--distinct-destinations 11"));
+}
