@@ -20,6 +20,8 @@ mod exactly_once;
 mod formats;
 #[path = "e2e/ingest_dir.rs"]
 mod ingest_dir;
+#[path = "e2e/lease.rs"]
+mod lease;
 #[path = "e2e/query.rs"]
 mod query;
 #[path = "e2e/s3.rs"]
