@@ -364,16 +364,20 @@ pub(crate) fn s3_put(
     serde_json::from_value(py(python, "s3.py", &args)).unwrap()
 }
 
-/// Lease timing for tests on an S3 lake (refresh every second, stale after
-/// four), so a test can wait out a dead writer's lease in seconds.
-pub(crate) const LEASE_REFRESH_SECS: f64 = 1.0;
+/// Lease timing for tests on an S3 lake (refresh every 2 s, stale after 8 s,
+/// so a writer only loses its lease if moto cannot answer for 6 s on a
+/// loaded machine), so a test can wait out a dead writer's lease in seconds.
+pub(crate) const LEASE_REFRESH_SECS: f64 = 2.0;
 /// See [`LEASE_REFRESH_SECS`].
-pub(crate) const LEASE_STALE_SECS: f64 = 4.0;
+pub(crate) const LEASE_STALE_SECS: f64 = 8.0;
 
 /// Sets the short lease timing on a command (see [`LEASE_REFRESH_SECS`]).
 pub(crate) fn fast_lease(cmd: &mut Command) -> &mut Command {
-    cmd.env("FLOWLAKE_LEASE_REFRESH_SECS", LEASE_REFRESH_SECS.to_string())
-        .env("FLOWLAKE_LEASE_STALE_SECS", LEASE_STALE_SECS.to_string())
+    cmd.env(
+        "FLOWLAKE_LEASE_REFRESH_SECS",
+        LEASE_REFRESH_SECS.to_string(),
+    )
+    .env("FLOWLAKE_LEASE_STALE_SECS", LEASE_STALE_SECS.to_string())
 }
 
 /// How long until a lease written with the short timing can be taken over

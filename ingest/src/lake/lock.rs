@@ -235,7 +235,9 @@ struct Seen {
 
 impl Seen {
     fn owner(&self) -> &str {
-        self.lease.as_ref().map_or("an unreadable lease", |l| &l.owner)
+        self.lease
+            .as_ref()
+            .map_or("an unreadable lease", |l| &l.owner)
     }
 
     fn version(&self) -> UpdateVersion {
@@ -373,7 +375,9 @@ impl Lessee {
                 "another writer ({}) took it over while this run was writing",
                 seen.owner()
             ))),
-            Ok(None) => Err(self.lose("the lease object was deleted while this run held it".into())),
+            Ok(None) => {
+                Err(self.lose("the lease object was deleted while this run held it".into()))
+            }
             Err(e) => Err(self.lose(format!("could not read it back after a commit: {e}"))),
         }
     }
@@ -402,7 +406,9 @@ impl Lessee {
                 Some(tag) => Some(tag),
                 None => self.store.head(&self.key).await.ok().and_then(|m| m.e_tag),
             },
-            Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
+            Err(
+                object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
+            ) => {
                 // Either someone took it over, or an earlier attempt of this
                 // very request was applied and its answer lost: look.
                 match read_lease(self.store.as_ref(), &self.key).await {
@@ -414,10 +420,9 @@ impl Lessee {
                         seen.meta.e_tag
                     }
                     Ok(Some(seen)) => {
-                        return Err(self.lose(format!(
-                            "another writer ({}) took it over",
-                            seen.owner()
-                        )));
+                        return Err(
+                            self.lose(format!("another writer ({}) took it over", seen.owner()))
+                        );
                     }
                     Ok(None) => {
                         return Err(
@@ -566,7 +571,10 @@ impl LakeLock {
     }
 
     /// Takes an S3 lake's lease with the given timing (see the module docs).
-    pub async fn acquire_with(lake: &LakeStore, timing: LeaseTiming) -> Result<LakeLock, LockError> {
+    pub async fn acquire_with(
+        lake: &LakeStore,
+        timing: LeaseTiming,
+    ) -> Result<LakeLock, LockError> {
         let (Some((store, key)), Some((_, clock))) =
             (lake.object_store(LEASE_PATH), lake.object_store(CLOCK_PATH))
         else {

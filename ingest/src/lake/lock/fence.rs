@@ -13,9 +13,9 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -52,10 +52,7 @@ fn fenced(e: LockError) -> object_store::Error {
 }
 
 /// Runs one write if the lease allows it and gives up on it at the deadline.
-async fn within_lease<T>(
-    guard: &LeaseGuard,
-    write: impl Future<Output = Result<T>>,
-) -> Result<T> {
+async fn within_lease<T>(guard: &LeaseGuard, write: impl Future<Output = Result<T>>) -> Result<T> {
     let Some(deadline) = guard.deadline().map_err(fenced)? else {
         return write.await;
     };
@@ -77,7 +74,9 @@ fn expired(guard: &LeaseGuard) -> LockError {
     match guard.check() {
         Err(e) => e,
         // Refreshed meanwhile, but this write was already too late.
-        Ok(()) => LockError::Config("a lake write did not finish before the lease deadline".into()),
+        Ok(()) => LockError::Config(
+            "a lake write did not finish before the lease deadline; it was abandoned".into(),
+        ),
     }
 }
 
@@ -135,7 +134,8 @@ impl ObjectStore for FencedStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        let upload = within_lease(&self.guard, self.inner.put_multipart_opts(location, opts)).await?;
+        let upload =
+            within_lease(&self.guard, self.inner.put_multipart_opts(location, opts)).await?;
         Ok(Box::new(FencedUpload {
             inner: upload,
             guard: self.guard.clone(),

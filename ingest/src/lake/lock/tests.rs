@@ -30,7 +30,13 @@ fn fast() -> LeaseTiming {
 const KEY: &str = "lake/_flowlake/lease.json";
 
 async fn owner_of(store: &InMemory) -> String {
-    let bytes = store.get(&Path::from(KEY)).await.unwrap().bytes().await.unwrap();
+    let bytes = store
+        .get(&Path::from(KEY))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let lease: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     lease["owner"].as_str().unwrap().to_owned()
 }
@@ -111,7 +117,10 @@ async fn a_holder_whose_lease_was_taken_over_stops_writing() {
     let lake = memory_lake(store.clone());
     let lock = LakeLock::acquire_with(&lake, fast()).await.unwrap();
     let fenced = lock.fence(&lake);
-    fenced.put("_flowlake/x", Bytes::from_static(b"1")).await.unwrap();
+    fenced
+        .put("_flowlake/x", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
     take_over_by_hand(&store, "other-writer").await;
     // The next refresh gets 412.
     let lost = tokio::time::timeout(Duration::from_secs(2), lock.guard().lost())
@@ -137,12 +146,17 @@ async fn a_commit_that_lands_after_a_takeover_is_reported_not_confirmed() {
     let lock = LakeLock::acquire_with(&lake, timing).await.unwrap();
     let fenced = lock.fence(&lake);
     assert_eq!(
-        fenced.put_create("_flowlake/a", Bytes::from_static(b"a")).await.unwrap(),
+        fenced
+            .put_create("_flowlake/a", Bytes::from_static(b"a"))
+            .await
+            .unwrap(),
         Created::New
     );
     take_over_by_hand(&store, "other-writer").await;
     lock.guard().check().unwrap();
-    let late = fenced.put_create("_flowlake/b", Bytes::from_static(b"b")).await;
+    let late = fenced
+        .put_create("_flowlake/b", Bytes::from_static(b"b"))
+        .await;
     let message = format!("{}", late.unwrap_err());
     assert!(message.contains("took it over"), "{message}");
     let lost = lock.guard().check().unwrap_err();
