@@ -80,7 +80,8 @@ rm -rf "$lake" "$lake.orig"
 echo "== S3 lake (moto) with $((n_s3 - 1)) committed objects"
 src_s3="$work/tree-$n_s3"
 make_tree "$src_s3" "$n_s3"
-coproc MOTO { "$python" tests/py/serve_moto.py; }
+serve_moto="$PWD/tests/py/serve_moto.py"
+coproc MOTO { cd "$work" && "$python" "$serve_moto"; }   # moto writes its recording to the cwd
 read -r port <&"${MOTO[0]}"
 endpoint="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true

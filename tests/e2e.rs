@@ -24,6 +24,8 @@ mod formats;
 mod identity;
 #[path = "e2e/ingest_dir.rs"]
 mod ingest_dir;
+#[path = "e2e/lease.rs"]
+mod lease;
 #[path = "e2e/query.rs"]
 mod query;
 #[path = "e2e/query_memory.rs"]

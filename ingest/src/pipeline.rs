@@ -198,7 +198,15 @@ pub async fn ingest(
 ) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
     let lock = LakeLock::acquire(lake).await?;
-    let result = ingest_locked(source, lake, options, progress, started).await;
+    // The run writes through the lock's fence: on S3 no write leaves once
+    // the lease may have expired, and a lost lease ends the run (lock.rs).
+    let fenced = lock.fence(lake);
+    let guard = lock.guard();
+    let result = tokio::select! {
+        result = ingest_locked(source, &fenced, options, progress, started) => result,
+        lost = guard.lost() => Err(lost.into()),
+    };
+    let result = guard.check().map_err(IngestError::from).and(result);
     lock.release().await?;
     result
 }

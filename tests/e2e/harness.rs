@@ -521,3 +521,57 @@ pub(crate) fn lake_rows(python: &Path, lake: &Path, columns: &[&str]) -> Vec<Vec
     ))
     .unwrap()
 }
+
+/// Lease timing for tests on an S3 lake (refresh every 2 s, stale after 8 s,
+/// so a writer only loses its lease if moto cannot answer for 6 s on a
+/// loaded machine), so a test can wait out a dead writer's lease in seconds.
+pub(crate) const LEASE_REFRESH_SECS: f64 = 2.0;
+/// See [`LEASE_REFRESH_SECS`].
+pub(crate) const LEASE_STALE_SECS: f64 = 8.0;
+
+/// Sets the short lease timing on a command (see [`LEASE_REFRESH_SECS`]).
+pub(crate) fn fast_lease(cmd: &mut Command) -> &mut Command {
+    cmd.env(
+        "FLOWLAKE_LEASE_REFRESH_SECS",
+        LEASE_REFRESH_SECS.to_string(),
+    )
+    .env("FLOWLAKE_LEASE_STALE_SECS", LEASE_STALE_SECS.to_string())
+}
+
+/// How long until a lease written with the short timing can be taken over
+/// by S3's clock (the stale limit, a second for `LastModified`'s whole
+/// seconds, and some slack), from the moment its holder stopped.
+pub(crate) fn lease_takeover_wait() -> std::time::Duration {
+    std::time::Duration::from_secs_f64(LEASE_STALE_SECS + 1.0 + 2.0)
+}
+
+/// Keys under `prefix` in `bucket`, listed by boto3.
+pub(crate) fn s3_keys(python: &Path, endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let code = r#"
+import json, sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id="test",
+                  aws_secret_access_key="test", region_name="us-east-1")
+keys = []
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2], Prefix=sys.argv[3]):
+    keys += [o["Key"] for o in page.get("Contents", [])]
+print(json.dumps(sorted(keys)))
+"#;
+    serde_json::from_str(&py_inline(python, code, &[endpoint, bucket, prefix])).unwrap()
+}
+
+/// Creates an S3 bucket (through the sample uploader, uploading nothing).
+pub(crate) fn s3_bucket(python: &Path, endpoint: &str, bucket: &str, scratch: &Path) {
+    py(
+        python,
+        "s3.py",
+        &[
+            "put",
+            endpoint,
+            bucket,
+            scratch.to_str().unwrap(),
+            "unrelated/",
+            "--only",
+            "none",
+        ],
+    );
+}

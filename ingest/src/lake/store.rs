@@ -286,6 +286,39 @@ impl LakeStore {
         }
     }
 
+    /// The object store and the key of `path` in it, for a lake on S3;
+    /// `None` for a local lake. The S3 lease (`lock.rs`) needs conditional
+    /// writes and object metadata that the small API above does not expose.
+    pub(crate) fn object_store(&self, path: &str) -> Option<(Arc<dyn ObjectStore>, StorePath)> {
+        match self {
+            LakeStore::Local { .. } => None,
+            LakeStore::Remote { store, .. } => Some((store.clone(), self.key(path))),
+        }
+    }
+
+    /// The same lake reached through `wrap(store)` (for S3; a local lake is
+    /// returned unchanged). The ingest run writes through a store wrapped
+    /// by the lease, so no write leaves after the lease may have expired.
+    pub(crate) fn with_object_store(
+        &self,
+        wrap: impl FnOnce(Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore>,
+    ) -> LakeStore {
+        match self {
+            LakeStore::Local { .. } => self.clone(),
+            LakeStore::Remote {
+                store,
+                prefix,
+                url,
+                staging,
+            } => LakeStore::Remote {
+                store: wrap(store.clone()),
+                prefix: prefix.clone(),
+                url: url.clone(),
+                staging: staging.clone(),
+            },
+        }
+    }
+
     /// Every file under `dir` (relative to the lake root), as paths relative
     /// to the lake root, sorted.
     pub async fn list(&self, dir: &str) -> Result<Vec<String>, StoreError> {
