@@ -150,17 +150,15 @@ fn every_report_spills_under_a_low_limit_and_matches_the_raw_logs() {
     assert_eq!(files_under(&spill), Vec::<String>::new());
 }
 
-/// The limit is low enough to matter: the heaviest reports spill under it.
+/// The limit is low enough to matter: the reports with the most groups spill
+/// under it. (Whether the smaller ones, rejected-sources and interfaces, spill
+/// depends on how the machine schedules partitions: seen both ways on a
+/// loaded 2-core machine, so they are only required to finish, above.)
 #[test]
 fn the_low_limit_makes_the_reports_spill() {
     let w = wide();
     let reports = Path::new(env!("CARGO_MANIFEST_DIR")).join("query/src/reports");
-    for name in [
-        "top-destinations",
-        "top-pairs",
-        "rejected-sources",
-        "interfaces",
-    ] {
+    for name in ["top-destinations", "top-pairs"] {
         let sql = std::fs::read_to_string(reports.join(format!("{name}.sql"))).unwrap();
         let out = ok(&mut flowlake(&[
             "sql",
