@@ -18,6 +18,8 @@ mod bad_input;
 mod exactly_once;
 #[path = "e2e/formats.rs"]
 mod formats;
+#[path = "e2e/hostile.rs"]
+mod hostile;
 #[path = "e2e/ingest_dir.rs"]
 mod ingest_dir;
 #[path = "e2e/query.rs"]
