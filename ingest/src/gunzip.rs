@@ -61,6 +61,7 @@ pub fn gunzip_whole(input: &[u8], limit: usize) -> Result<Option<Vec<u8>>, Gunzi
     if let Ok(n) = decompressor.gzip_decompress(input, &mut out)
         && n == size
         && libdeflater::crc32(&out) == crc
+        && !repeats_last_member(input)
     {
         return Ok(Some(out));
     }
@@ -74,6 +75,19 @@ pub fn gunzip_whole(input: &[u8], limit: usize) -> Result<Option<Vec<u8>>, Gunzi
         return Ok(None);
     }
     Ok(Some(out))
+}
+
+/// True when the last member's trailer (CRC and size) also ends an earlier
+/// member: libdeflate decodes only the first member and ignores the rest, so
+/// a file of identical members (`cat a.gz a.gz`, or a bomb built that way)
+/// would pass the trailer check with one member's worth of output. The
+/// 10-byte pattern (trailer, then a new gzip magic) does not occur by chance.
+fn repeats_last_member(input: &[u8]) -> bool {
+    let trailer = &input[input.len() - 8..];
+    let mut needle = [0u8; 10];
+    needle[..8].copy_from_slice(trailer);
+    needle[8..].copy_from_slice(&[0x1f, 0x8b]);
+    memchr::memmem::find(&input[..input.len() - 8], &needle).is_some()
 }
 
 /// A push decoder for gzip that arrives in pieces (an S3 body, or an object
@@ -183,6 +197,13 @@ mod tests {
         }
         out.extend(s.finish().unwrap());
         assert_eq!(out, [a, b].concat());
+    }
+
+    #[test]
+    fn identical_members_are_all_read() {
+        let a = b"same member\n".repeat(100);
+        let twice = [gz(&a), gz(&a), gz(&a)].concat();
+        assert_eq!(gunzip_whole(&twice, 1 << 20).unwrap().unwrap(), a.repeat(3));
     }
 
     #[test]

@@ -229,35 +229,36 @@ fn records_over_thousands_of_hours_stay_within_the_open_partition_cap() {
     let dir = scratch("hostile-hours");
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
-    // 3,000 hours, three records each, in time order, then the first hour
-    // again (it was closed long ago: a second file for it).
-    let hours = 3_000u64;
+    // 1,000 hours, 33 records each, in time order, then the first hour
+    // again: in a later batch (32 Ki rows each) than its first records, so
+    // its file was closed long before and a second file is written for it.
+    let hours = 1_000u64;
     let mut body = String::new();
     for h in 0..hours {
-        for n in 0..3 {
+        for n in 0..33 {
             body.push_str(&line(T0 + h * 3600 + n));
         }
     }
-    body.push_str(&line(T0 + 10));
+    body.push_str(&line(T0 + 3000));
     std::fs::write(src.join("spread.log.gz"), gzip(body.as_bytes())).unwrap();
     let lake = dir.join("lake");
     let (code, summary, rss) = ingest_measured(&src, &lake, &["--max-open-partitions", "16"]);
     assert_eq!(code, 0, "{summary}");
-    let records = hours * 3 + 1;
+    let records = hours * 33 + 1;
     assert_eq!(summary["records_written"], records);
     assert_eq!(count(&lake), records);
     assert_reconciles(&summary);
     let per_hour = sql_json(
         &lake,
         "SELECT count(DISTINCT day || hour) AS hours, \
-         count(*) FILTER (WHERE start = 1716595210) AS again FROM flows",
+         count(*) FILTER (WHERE start = 1716598200) AS again FROM flows",
     );
     assert_eq!(per_hour[0]["hours"], hours);
     assert_eq!(per_hour[0]["again"], 1);
     // One file per hour plus the reopened first hour: nothing overwrote.
     let files = files_under(&lake.join("flows"));
     assert_eq!(files.len() as u64, hours + 1, "{:?}", &files[..3]);
-    assert_rss_below(rss, RSS_BOUND_MIB, "3,000 hours");
+    assert_rss_below(rss, RSS_BOUND_MIB, "1,000 hours");
 }
 
 #[test]
