@@ -7,15 +7,15 @@
 #   bomb-size    1 MB of gzip that inflates to 4 GiB (--max-decompressed-bytes 256M)
 #   bomb-ratio   the same object with default limits (stopped by the ratio)
 #   long-line    a 1 GiB line without a newline, between good lines
-#   hours        records spread over 10,000 hours (default --max-open-partitions)
-#   large-file   a 1 GiB plain-text file (streamed above --max-whole-bytes)
+#   hours        records spread over 2,000 hours (default --max-open-partitions)
+#   large-file   a 512 MiB plain-text file (streamed above --max-whole-bytes)
 #   whole-file   the same file read whole (--max-whole-bytes 2G), for comparison
-#   rejects      4 million rejected lines in one object (quarantine on disk)
+#   rejects      2 million rejected lines in one object (quarantine on disk)
 #
 #   bench/hostile.sh [THREADS=2]
 #
 # Uses the debug build by default (no release build needed; set
-# FLOWLAKE_BIN to time another). Needs python3 and ~3 GB of scratch disk.
+# FLOWLAKE_BIN to time another). Needs python3 and ~2 GB of scratch disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,16 +57,16 @@ def long_line(d):
         f.write(member(b"\n" + b"".join(line(T0 + i) for i in range(10))))
 def hours(d):
     with open(f"{d}/hours.log.gz", "wb") as f:
-        f.write(member(b"".join(line(T0 + h * 3600 + n) for h in range(10000) for n in range(3))))
+        f.write(member(b"".join(line(T0 + h * 3600 + n) for h in range(2000) for n in range(3))))
 def large(d):
     with open(f"{d}/large.log", "wb") as f:
         block = b"".join(line(T0 + i) for i in range(10000))
-        while f.tell() < 1 << 30:
+        while f.tell() < 512 << 20:
             f.write(block)
 def rejects(d):
     with gzip.open(f"{d}/rejects.log.gz", "wb", 6) as f:
         bad = line(T0, "not-an-address")
-        for _ in range(40):
+        for _ in range(20):
             f.write(bad * 100000)
 build("bomb", bomb); build("long-line", long_line); build("hours", hours)
 build("large", large); build("rejects", rejects)
