@@ -20,6 +20,8 @@ mod commit_model;
 mod exactly_once;
 #[path = "e2e/formats.rs"]
 mod formats;
+#[path = "e2e/hostile.rs"]
+mod hostile;
 #[path = "e2e/identity.rs"]
 mod identity;
 #[path = "e2e/ingest_dir.rs"]

@@ -5,6 +5,13 @@
 //! file on local disk, so memory holds at most one row group per open writer.
 //! The files become visible only when the object commits (see `lake::commit`).
 //!
+//! At most `max_open` writers are open at once: an object whose records span
+//! more hours closes the least recently written one (its file is finished)
+//! and opens a new file, with a new part number, if that hour comes back.
+//! Memory is then bounded by `max_open` (about 256 KiB of buffer plus the
+//! column encoders per writer) and the buffered row-group cap, whatever the
+//! input's time spread.
+//!
 //! Writer settings come from measurements (see [`writer_properties`]): zstd
 //! level 1 (as small as level 3 here, and faster), dictionary encoding,
 //! chunk-level statistics on the numeric columns.
@@ -121,7 +128,13 @@ struct OpenFile {
     staged: PathBuf,
     dest: String,
     rows: u64,
+    /// When it was last written (a counter), to close the least recent.
+    used: u64,
 }
+
+/// Open partitions per writer unless configured: an AWS object covers one
+/// or two hours, so this is only reached by merged or hostile inputs.
+pub const DEFAULT_MAX_OPEN_PARTITIONS: usize = 32;
 
 /// Writes one segment's batches into per-partition Parquet files.
 pub struct PartitionedWriter {
@@ -133,6 +146,16 @@ pub struct PartitionedWriter {
     fallback: Partition,
     open: HashMap<Partition, OpenFile>,
     properties: WriterProperties,
+    max_open: usize,
+    /// Distance between part numbers of one partition's successive files
+    /// (the number of segments, so every segment's numbers stay distinct).
+    stride: u32,
+    /// Files already closed because too many partitions were open.
+    closed: Vec<StagedFile>,
+    /// How many files each partition has had so far (only for partitions
+    /// closed early; the first file of a partition is number 0).
+    reopened: HashMap<Partition, u32>,
+    tick: u64,
 }
 
 impl std::fmt::Debug for PartitionedWriter {
@@ -159,7 +182,20 @@ impl PartitionedWriter {
             fallback: Partition::from_millis(time_hint_ms.unwrap_or(0)),
             open: HashMap::new(),
             properties: writer_properties(),
+            max_open: DEFAULT_MAX_OPEN_PARTITIONS,
+            stride: 1,
+            closed: Vec::new(),
+            reopened: HashMap::new(),
+            tick: 0,
         }
+    }
+
+    /// Keeps at most `max_open` partitions open; `stride` is the number of
+    /// segments writing the same object (part numbers `part + k * stride`).
+    pub fn with_max_open(mut self, max_open: usize, stride: u32) -> Self {
+        self.max_open = max_open.max(1);
+        self.stride = stride.max(1);
+        self
     }
 
     /// Appends a batch in the lake's file schema.
@@ -217,16 +253,46 @@ impl PartitionedWriter {
             .collect()
     }
 
+    /// Finishes the least recently written file, to make room.
+    fn close_least_recent(&mut self) -> Result<(), EncodeError> {
+        let Some(oldest) = self
+            .open
+            .iter()
+            .min_by_key(|(_, f)| f.used)
+            .map(|(p, _)| *p)
+        else {
+            return Ok(());
+        };
+        if let Some(file) = self.open.remove(&oldest) {
+            *self.reopened.entry(oldest).or_insert(0) += 1;
+            let staged = file.staged.clone();
+            match close(file) {
+                Ok(done) => self.closed.push(done),
+                Err(e) => {
+                    let _ = std::fs::remove_file(staged);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn write_to(&mut self, partition: Partition, batch: &RecordBatch) -> Result<(), EncodeError> {
+        self.tick += 1;
         if !self.open.contains_key(&partition) {
-            let dest = data_file_path(partition, &self.source_key, self.part);
+            if self.open.len() >= self.max_open {
+                self.close_least_recent()?;
+            }
+            let k = self.reopened.get(&partition).copied().unwrap_or(0);
+            let part = self.part.saturating_add(k.saturating_mul(self.stride));
+            let dest = data_file_path(partition, &self.source_key, part);
             let staged = self.staging.join(dest.replace('/', "_"));
             let file = File::create(&staged).map_err(|source| EncodeError::Io {
                 path: staged.clone(),
                 source,
             })?;
             let writer = ArrowWriter::try_new(
-                BufWriter::with_capacity(1 << 20, file),
+                BufWriter::with_capacity(256 << 10, file),
                 file_schema(),
                 Some(self.properties.clone()),
             )?;
@@ -237,12 +303,14 @@ impl PartitionedWriter {
                     staged,
                     dest,
                     rows: 0,
+                    used: 0,
                 },
             );
         }
         if let Some(file) = self.open.get_mut(&partition) {
             file.writer.write(batch)?;
             file.rows += batch.num_rows() as u64;
+            file.used = self.tick;
         }
         Ok(())
     }
@@ -251,37 +319,42 @@ impl PartitionedWriter {
     /// On failure no staged file is left behind.
     pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
         let open = std::mem::take(&mut self.open);
-        let paths: Vec<PathBuf> = open.values().map(|f| f.staged.clone()).collect();
-        let closed = close_all(open);
-        if closed.is_err() {
+        let mut closed = std::mem::take(&mut self.closed);
+        let mut paths: Vec<PathBuf> = open.values().map(|f| f.staged.clone()).collect();
+        paths.extend(closed.iter().map(|f| f.staged.clone()));
+        let result = close_all(open).map(|files| {
+            closed.extend(files);
+            closed.sort_by(|a, b| a.dest.cmp(&b.dest));
+            closed
+        });
+        if result.is_err() {
             for path in &paths {
                 let _ = std::fs::remove_file(path);
             }
         }
-        closed
+        result
     }
 }
 
+fn close(file: OpenFile) -> Result<StagedFile, EncodeError> {
+    let io = |source| EncodeError::Io {
+        path: file.staged.clone(),
+        source,
+    };
+    let buffered = file.writer.into_inner()?;
+    let inner = buffered.into_inner().map_err(|e| io(e.into_error()))?;
+    inner.sync_all().map_err(io)?;
+    let bytes = inner.metadata().map_err(io)?.len();
+    Ok(StagedFile {
+        staged: file.staged,
+        dest: file.dest,
+        rows: file.rows,
+        bytes,
+    })
+}
+
 fn close_all(open: HashMap<Partition, OpenFile>) -> Result<Vec<StagedFile>, EncodeError> {
-    let mut files = Vec::with_capacity(open.len());
-    for (_, file) in open {
-        let io = |source| EncodeError::Io {
-            path: file.staged.clone(),
-            source,
-        };
-        let buffered = file.writer.into_inner()?;
-        let inner = buffered.into_inner().map_err(|e| io(e.into_error()))?;
-        inner.sync_all().map_err(io)?;
-        let bytes = inner.metadata().map_err(io)?.len();
-        files.push(StagedFile {
-            staged: file.staged,
-            dest: file.dest,
-            rows: file.rows,
-            bytes,
-        });
-    }
-    files.sort_by(|a, b| a.dest.cmp(&b.dest));
-    Ok(files)
+    open.into_values().map(close).collect()
 }
 
 impl Drop for PartitionedWriter {
@@ -289,6 +362,9 @@ impl Drop for PartitionedWriter {
     /// files behind.
     fn drop(&mut self) {
         for file in self.open.values() {
+            let _ = std::fs::remove_file(&file.staged);
+        }
+        for file in &self.closed {
             let _ = std::fs::remove_file(&file.staged);
         }
     }

@@ -27,5 +27,6 @@ pub use lake::LakeStore;
 pub use pipeline::{
     IngestError, IngestOptions, IngestSummary, NoProgress, ObjectReport, Progress, ingest,
 };
+pub use process::Limits;
 pub use sources::dir::DirSource;
 pub use sources::{Source, SourceObject};

@@ -19,7 +19,9 @@ use crate::lake::{
     CommitError, CommitOutcome, CommitRequest, LakeLock, LakeStore, LedgerIndex, LockError,
     StoreError, commit_object, recover,
 };
-use crate::process::{ObjectOutput, ProcessConfig, ProcessError, process_stream, process_whole};
+use crate::process::{
+    Limits, ObjectOutput, ProcessConfig, ProcessError, process_stream, process_whole,
+};
 use crate::sources::{Body, Source, SourceError, SourceObject};
 
 /// Rejected lines kept in a summary (all of them are in the quarantine).
@@ -38,6 +40,8 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// Attempts per object for retryable failures (dropped connections, throttling).
     pub attempts: u32,
+    /// Memory and size limits per object (see [`Limits`]).
+    pub limits: Limits,
 }
 
 impl Default for IngestOptions {
@@ -51,6 +55,7 @@ impl Default for IngestOptions {
             format: Format::default_vpc(),
             batch_size: flowlake_schemas::DEFAULT_BATCH_SIZE,
             attempts: 4,
+            limits: Limits::default(),
         }
     }
 }
@@ -263,6 +268,7 @@ async fn ingest_locked(
     );
     let config = Arc::new(ProcessConfig {
         batch_size: options.batch_size,
+        limits: options.limits,
         ..ProcessConfig::new(options.format.clone(), lake.staging_dir())
     });
 
@@ -384,11 +390,15 @@ async fn run_job(
             return JobResult::Failed(report);
         }
     };
-    for reject in output.rejects.iter().take(5) {
+    for reject in &output.first_rejects {
         tracing::warn!(object = %job.object.location, line = reject.line, reason = %reject.reason, "Line quarantined.");
     }
-    if output.rejects.len() > 5 {
-        tracing::warn!(object = %job.object.location, more = output.rejects.len() - 5, "More lines quarantined.");
+    let more = output
+        .counts
+        .rejected
+        .saturating_sub(output.first_rejects.len() as u64);
+    if more > 0 {
+        tracing::warn!(object = %job.object.location, more, "More lines quarantined.");
     }
     let committed = commit_object(
         lake,
@@ -405,6 +415,9 @@ async fn run_job(
         for file in &output.files {
             let _ = std::fs::remove_file(&file.staged);
         }
+        if let Some(quarantine) = &output.quarantine {
+            let _ = std::fs::remove_file(&quarantine.staged);
+        }
         report.error = Some(JobError::from(e).to_string());
         return JobResult::Failed(report);
     }
@@ -415,7 +428,7 @@ async fn run_job(
     report.counts = output.counts;
     report.parquet_rows = output.parquet_rows;
     report.records_written = output.rows_written();
-    report.first_rejects = output.rejects.into_iter().take(5).collect();
+    report.first_rejects = output.first_rejects;
     JobResult::Done {
         report,
         replaced: !job.old_entries.is_empty(),

@@ -6,25 +6,118 @@
 //! Body::Stream ─▶ StreamingGunzip ─▶ Decoder ─▶ PartitionedWriter ──────────────────────────┼─▶ ObjectOutput
 //! .parquet ─▶ ParquetRecordBatchReader ─▶ normalize ─▶ PartitionedWriter ───────────────────┘
 //! ```
+//!
+//! Rejected lines go to a staged quarantine file as they are found
+//! ([`QuarantineWriter`]), one per segment, joined in line order at the end.
+//!
+//! # Memory
+//!
+//! Bounded by [`Limits`], never by the object. One object in flight holds
+//! at most: its compressed bytes when read whole (local files up to
+//! `max_whole_bytes`; S3 bodies stream in 1 MiB chunks), its decompressed
+//! text when that fits in `max_whole_bytes` (else it streams in pieces of
+//! about 8 MiB), and per segment being parsed one decode chunk (1 MiB), one
+//! batch (`batch_size` rows), one carried line (`max_line_bytes`) and up to
+//! `max_open_partitions` Parquet writers whose buffered row groups are
+//! flushed past 96 MiB. A gzip object that inflates past
+//! `max_decompressed_bytes`, or more than `max_decompression_ratio` times
+//! its size, fails by name; the run goes on.
 
 use std::io;
 use std::path::PathBuf;
 
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::Int64Type;
 use bytes::Bytes;
 use flowlake_schemas::normalize::normalize;
-use flowlake_schemas::{Decoder, Format, LineCounts, Reject};
+use flowlake_schemas::{Decoder, Format, LineCounts, LineLimits, Reject, TimeBounds};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 use tokio::sync::mpsc;
 
-use crate::encode::{EncodeError, PartitionedWriter, StagedFile};
+use crate::encode::{DEFAULT_MAX_OPEN_PARTITIONS, EncodeError, PartitionedWriter, StagedFile};
 use crate::gunzip::{GunzipError, StreamingGunzip, gunzip_whole};
+use crate::lake::quarantine::{self, FIRST_REJECTS, QuarantineWriter, StagedQuarantine};
 use crate::segment::{self, SEGMENT_BYTES, Segment};
 use crate::sources::{ObjectKind, SourceObject};
 
 /// Bytes handed to the decoder at a time, so finished batches reach the
-/// writer (and leave memory) while a segment is still being parsed.
-const DECODE_CHUNK: usize = 4 << 20;
+/// writer (and rejected lines the quarantine file) while a segment is still
+/// being parsed: a chunk of nothing but bad lines holds at most this many
+/// bytes of rejects in memory.
+const DECODE_CHUNK: usize = 1 << 20;
+
+/// Largest object (compressed file, or decompressed gzip text) held whole
+/// in memory and parsed in parallel segments, unless configured; larger
+/// ones are streamed. AWS writes at most 75 MB of gzip per object, which
+/// inflates to about 1 GB, so the biggest AWS objects stream.
+pub const DEFAULT_MAX_WHOLE_BYTES: usize = 128 << 20;
+
+/// Decompressed bytes one gzip object may inflate to, unless configured:
+/// 16 times the decompressed size of AWS's largest objects.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 16 << 30;
+
+/// Decompressed/compressed size ratio past which a gzip object is treated
+/// as a bomb, unless configured. Flow logs compress 8 to 20 times; deflate
+/// cannot exceed about 1032.
+pub const DEFAULT_MAX_DECOMPRESSION_RATIO: u64 = 500;
+
+/// The ratio is only judged past this many decompressed bytes, so small
+/// objects of repeated lines (tests, samples) never trip it.
+const RATIO_FLOOR: u64 = 64 << 20;
+
+/// The limits that bound one object's memory and output, whatever it holds.
+/// All in one place; the operator-facing ones are `flowlake ingest` flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line in bytes; a longer one is a rejected line (`line_too_long`).
+    pub max_line_bytes: usize,
+    /// Bytes a gzip object may inflate to; past it the object fails.
+    pub max_decompressed_bytes: u64,
+    /// Times its compressed size a gzip object may inflate to (judged past
+    /// 64 MiB of output); past it the object fails.
+    pub max_decompression_ratio: u64,
+    /// Hours with an open Parquet writer per segment; past it the least
+    /// recently written file is finished and a new one started if needed.
+    pub max_open_partitions: usize,
+    /// Objects up to this size are held whole (fast, parallel); larger ones
+    /// are streamed.
+    pub max_whole_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: flowlake_schemas::parser::DEFAULT_MAX_LINE_BYTES,
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_decompression_ratio: DEFAULT_MAX_DECOMPRESSION_RATIO,
+            max_open_partitions: DEFAULT_MAX_OPEN_PARTITIONS,
+            max_whole_bytes: DEFAULT_MAX_WHOLE_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// Fails when `decompressed` bytes from `compressed` is past a limit.
+    fn check_inflated(&self, decompressed: u64, compressed: u64) -> Result<(), ProcessError> {
+        if decompressed > self.max_decompressed_bytes {
+            return Err(ProcessError::TooLarge {
+                limit: self.max_decompressed_bytes,
+            });
+        }
+        if decompressed > RATIO_FLOOR
+            && decompressed > compressed.saturating_mul(self.max_decompression_ratio)
+        {
+            return Err(ProcessError::Ratio {
+                compressed,
+                decompressed,
+                limit: self.max_decompression_ratio,
+            });
+        }
+        Ok(())
+    }
+}
 
 /// What processing needs besides the object.
 #[derive(Debug, Clone)]
@@ -37,16 +130,30 @@ pub struct ProcessConfig {
     pub staging: PathBuf,
     /// Decompressed bytes per parallel segment.
     pub segment_bytes: usize,
+    /// Memory and size limits.
+    pub limits: Limits,
+    /// Records with a time more than a day after this (UTC milliseconds,
+    /// when the ingest started) are rejected lines.
+    pub now_ms: i64,
 }
 
 impl ProcessConfig {
-    /// Defaults with the given format and staging folder.
+    /// Defaults with the given format and staging folder, "now" from the clock.
     pub fn new(format: Format, staging: PathBuf) -> ProcessConfig {
         ProcessConfig {
             format,
             batch_size: flowlake_schemas::DEFAULT_BATCH_SIZE,
             staging,
             segment_bytes: SEGMENT_BYTES,
+            limits: Limits::default(),
+            now_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+
+    fn line_limits(&self) -> LineLimits {
+        LineLimits {
+            max_line_bytes: self.limits.max_line_bytes,
+            times: TimeBounds::until(self.now_ms),
         }
     }
 }
@@ -56,8 +163,11 @@ impl ProcessConfig {
 pub struct ObjectOutput {
     /// Staged Parquet files, one per (segment, hour).
     pub files: Vec<StagedFile>,
-    /// Rejected lines in line order.
-    pub rejects: Vec<Reject>,
+    /// The staged quarantine file (every rejected line, in line order), if
+    /// any line was rejected.
+    pub quarantine: Option<StagedQuarantine>,
+    /// The first few rejected lines (at most 5), for the summary and log.
+    pub first_rejects: Vec<Reject>,
     /// What every line turned out to be.
     pub counts: LineCounts,
     /// Bytes read from the source (compressed).
@@ -70,6 +180,16 @@ impl ObjectOutput {
     /// Records in the staged files.
     pub fn rows_written(&self) -> u64 {
         self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Removes every staged file (the object will not be committed).
+    pub fn discard(&self) {
+        for file in &self.files {
+            let _ = std::fs::remove_file(&file.staged);
+        }
+        if let Some(q) = &self.quarantine {
+            let _ = std::fs::remove_file(&q.staged);
+        }
     }
 }
 
@@ -88,6 +208,26 @@ pub enum ProcessError {
     /// The body stream failed (network).
     #[error("reading the object: {0}")]
     Read(io::Error),
+    /// A gzip object inflated past `--max-decompressed-bytes`.
+    #[error(
+        "decompresses to more than {limit} bytes (--max-decompressed-bytes): a gzip bomb, or raise the limit"
+    )]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// A gzip object inflated more than `--max-decompression-ratio` times.
+    #[error(
+        "{compressed} compressed bytes inflated to more than {decompressed} bytes, over {limit} times (--max-decompression-ratio): a gzip bomb, or raise the limit"
+    )]
+    Ratio {
+        /// Compressed bytes read so far.
+        compressed: u64,
+        /// Decompressed bytes so far.
+        decompressed: u64,
+        /// The ratio limit.
+        limit: u64,
+    },
 }
 
 impl ProcessError {
@@ -108,8 +248,11 @@ pub fn process_whole(
     let bytes_in = bytes.len() as u64;
     let text: Bytes = match object.kind {
         ObjectKind::Parquet => return process_parquet(object, source_key, bytes, config),
-        ObjectKind::GzipText => match gunzip_whole(&bytes)? {
-            Some(text) => Bytes::from(text),
+        ObjectKind::GzipText => match gunzip_whole(&bytes, config.limits.max_whole_bytes)? {
+            Some(text) => {
+                config.limits.check_inflated(text.len() as u64, bytes_in)?;
+                Bytes::from(text)
+            }
             None => {
                 // Too large to hold decompressed: stream it from memory.
                 let chunks = (0..bytes.len())
@@ -121,50 +264,93 @@ pub fn process_whole(
         ObjectKind::Text => bytes,
     };
     let segments = segment::split(&text, config.format.clone(), config.segment_bytes);
+    let stride = u32::try_from(segments.len()).unwrap_or(u32::MAX);
     let outputs: Vec<Result<ObjectOutput, ProcessError>> = segments
         .par_iter()
-        .map(|seg| encode_segment(object, source_key, seg, config))
+        .map(|seg| encode_segment(object, source_key, seg, stride, config))
         .collect();
     let mut total = ObjectOutput {
         bytes_in,
         ..ObjectOutput::default()
     };
+    let mut parts = Vec::new();
+    let mut failed = None;
     for output in outputs {
-        let output = output?;
-        total.files.extend(output.files);
-        total.rejects.extend(output.rejects);
-        total.counts.add(&output.counts);
+        match output {
+            Ok(output) => {
+                total.files.extend(output.files);
+                parts.extend(output.quarantine);
+                let room = FIRST_REJECTS.saturating_sub(total.first_rejects.len());
+                total
+                    .first_rejects
+                    .extend(output.first_rejects.into_iter().take(room));
+                total.counts.add(&output.counts);
+            }
+            Err(e) => failed = failed.or(Some(e)),
+        }
+    }
+    let joined = match failed {
+        Some(e) => Err(e),
+        None => quarantine::concat(parts.clone(), &quarantine_staging(config, source_key, None))
+            .map_err(ProcessError::from),
+    };
+    match joined {
+        Ok(q) => total.quarantine = q,
+        Err(e) => {
+            for part in &parts {
+                let _ = std::fs::remove_file(&part.staged);
+            }
+            total.discard();
+            return Err(e);
+        }
     }
     total.files.sort_by(|a, b| a.dest.cmp(&b.dest));
     Ok(total)
 }
 
-/// A decoder feeding a partitioned writer: flow-log text in, staged
-/// Parquet files, rejects and counts out.
+/// Where a segment's (or, with `None`, the object's) quarantine is staged.
+fn quarantine_staging(config: &ProcessConfig, source_key: &str, part: Option<u32>) -> PathBuf {
+    config.staging.join(match part {
+        Some(part) => format!("{source_key}-quarantine-{part:04}.jsonl"),
+        None => format!("{source_key}-quarantine.jsonl"),
+    })
+}
+
+/// A decoder feeding a partitioned writer and a quarantine file: flow-log
+/// text in, staged Parquet files, staged rejects and counts out.
 struct TextToParquet {
     decoder: Decoder,
     writer: PartitionedWriter,
+    quarantine: QuarantineWriter,
 }
 
 impl TextToParquet {
     fn new(
         object: &SourceObject,
         source_key: &str,
-        format: Format,
-        first_line: u64,
-        part: u32,
+        segment: (Format, u64, u32, u32),
         config: &ProcessConfig,
     ) -> Self {
+        let (format, first_line, part, stride) = segment;
         TextToParquet {
-            decoder: Decoder::new(format, first_line, config.batch_size),
-            writer: PartitionedWriter::new(&config.staging, source_key, part, object.time_hint_ms),
+            decoder: Decoder::new(format, first_line, config.batch_size)
+                .with_limits(config.line_limits()),
+            writer: PartitionedWriter::new(&config.staging, source_key, part, object.time_hint_ms)
+                .with_max_open(config.limits.max_open_partitions, stride),
+            quarantine: QuarantineWriter::new(
+                quarantine_staging(config, source_key, Some(part)),
+                object,
+            ),
         }
     }
 
     fn feed(&mut self, text: &[u8]) -> Result<(), ProcessError> {
-        self.decoder.decode(text);
-        for batch in self.decoder.take_batches() {
-            self.writer.write(&batch)?;
+        for chunk in text.chunks(DECODE_CHUNK) {
+            self.decoder.decode(chunk);
+            for batch in self.decoder.take_batches() {
+                self.writer.write(&batch)?;
+            }
+            self.quarantine.write(self.decoder.take_rejects())?;
         }
         Ok(())
     }
@@ -174,9 +360,21 @@ impl TextToParquet {
         for batch in self.decoder.take_batches() {
             self.writer.write(&batch)?;
         }
+        self.quarantine.write(self.decoder.take_rejects())?;
+        let (quarantine, first_rejects) = self.quarantine.finish()?;
+        let files = match self.writer.finish() {
+            Ok(files) => files,
+            Err(e) => {
+                if let Some(q) = &quarantine {
+                    let _ = std::fs::remove_file(&q.staged);
+                }
+                return Err(e.into());
+            }
+        };
         Ok(ObjectOutput {
-            files: self.writer.finish()?,
-            rejects: self.decoder.take_rejects(),
+            files,
+            quarantine,
+            first_rejects,
             counts: self.decoder.counts(),
             ..ObjectOutput::default()
         })
@@ -187,24 +385,26 @@ fn encode_segment(
     object: &SourceObject,
     source_key: &str,
     segment: &Segment<'_>,
+    stride: u32,
     config: &ProcessConfig,
 ) -> Result<ObjectOutput, ProcessError> {
     let mut parse = TextToParquet::new(
         object,
         source_key,
-        segment.format.clone(),
-        segment.first_line,
-        segment.index,
+        (
+            segment.format.clone(),
+            segment.first_line,
+            segment.index,
+            stride,
+        ),
         config,
     );
-    for chunk in segment.bytes.chunks(DECODE_CHUNK) {
-        parse.feed(chunk)?;
-    }
+    parse.feed(segment.bytes)?;
     parse.finish()
 }
 
-/// Processes an object whose bytes arrive over a channel (an S3 body),
-/// blocking the current thread while it waits for them.
+/// Processes an object whose bytes arrive over a channel (an S3 body, a
+/// large local file), blocking the current thread while it waits for them.
 pub fn process_stream(
     object: &SourceObject,
     source_key: &str,
@@ -233,24 +433,38 @@ fn process_chunks(
     config: &ProcessConfig,
 ) -> Result<ObjectOutput, ProcessError> {
     let mut gunzip = (object.kind == ObjectKind::GzipText).then(StreamingGunzip::new);
-    let mut parse = TextToParquet::new(object, source_key, config.format.clone(), 1, 0, config);
+    let mut parse =
+        TextToParquet::new(object, source_key, (config.format.clone(), 1, 0, 1), config);
     let mut bytes_in = 0u64;
     for chunk in chunks {
         let chunk = chunk.map_err(ProcessError::Read)?;
         bytes_in += chunk.len() as u64;
         match gunzip.as_mut() {
-            Some(g) => parse.feed(&g.push(&chunk)?)?,
+            Some(g) => g.push(&chunk, |text, g| {
+                config
+                    .limits
+                    .check_inflated(g.decompressed(), g.compressed())?;
+                parse.feed(text)
+            })?,
             None => parse.feed(&chunk)?,
         }
     }
     if let Some(g) = gunzip {
-        parse.feed(&g.finish()?)?;
+        let (decompressed, compressed) = (g.decompressed(), g.compressed());
+        let rest = g.finish()?;
+        config
+            .limits
+            .check_inflated(decompressed + rest.len() as u64, compressed)?;
+        parse.feed(&rest)?;
     }
     let mut output = parse.finish()?;
     output.bytes_in = bytes_in;
     Ok(output)
 }
 
+/// Reads AWS's Parquet delivery. Rows whose `start`/`end` are not believable
+/// flow times are quarantined like rejected lines, numbered by row from 1
+/// (their `raw` names the row and the two values).
 fn process_parquet(
     object: &SourceObject,
     source_key: &str,
@@ -264,18 +478,87 @@ fn process_parquet(
         .with_batch_size(config.batch_size)
         .build()
         .map_err(|e| bad(&e))?;
-    let mut writer = PartitionedWriter::new(&config.staging, source_key, 0, object.time_hint_ms);
+    let mut writer = PartitionedWriter::new(&config.staging, source_key, 0, object.time_hint_ms)
+        .with_max_open(config.limits.max_open_partitions, 1);
+    let mut quarantine =
+        QuarantineWriter::new(quarantine_staging(config, source_key, None), object);
+    let bounds = config.line_limits().times;
     let mut rows = 0u64;
+    let mut kept = 0u64;
+    let mut counts = LineCounts::default();
     for batch in reader {
         let batch = batch.map_err(|e| bad(&e))?;
-        rows += batch.num_rows() as u64;
         let batch = normalize(&batch).map_err(|e| bad(&e))?;
+        let (batch, rejects) = drop_unbelievable_times(&batch, &bounds, rows)?;
+        rows += (batch.num_rows() + rejects.len()) as u64;
+        kept += batch.num_rows() as u64;
+        counts.rejected += rejects.len() as u64;
+        quarantine.write(rejects)?;
         writer.write(&batch)?;
     }
+    let (quarantine, first_rejects) = quarantine.finish()?;
+    let files = match writer.finish() {
+        Ok(files) => files,
+        Err(e) => {
+            if let Some(q) = &quarantine {
+                let _ = std::fs::remove_file(&q.staged);
+            }
+            return Err(e.into());
+        }
+    };
     Ok(ObjectOutput {
-        files: writer.finish()?,
+        files,
+        quarantine,
+        first_rejects,
+        counts,
         bytes_in,
-        parquet_rows: rows,
-        ..ObjectOutput::default()
+        parquet_rows: kept,
     })
+}
+
+/// Splits a normalised batch into the rows whose times pass `bounds` and
+/// rejects for the others (`before` rows of the object came earlier).
+fn drop_unbelievable_times(
+    batch: &RecordBatch,
+    bounds: &TimeBounds,
+    before: u64,
+) -> Result<(RecordBatch, Vec<Reject>), ProcessError> {
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .and_then(|c| c.as_primitive_opt::<Int64Type>())
+            .cloned()
+    };
+    let (Some(start), Some(end)) = (column("start"), column("end")) else {
+        return Ok((batch.clone(), Vec::new()));
+    };
+    let value = |a: &arrow::array::Int64Array, row: usize| a.is_valid(row).then(|| a.value(row));
+    let mut rejects = Vec::new();
+    let keep: BooleanArray = (0..batch.num_rows())
+        .map(|row| {
+            let (s, e) = (value(&start, row), value(&end, row));
+            match bounds.check(s, e) {
+                Ok(()) => Some(true),
+                Err(reason) => {
+                    rejects.push(Reject {
+                        line: before + row as u64 + 1,
+                        raw: parquet_raw(s, e),
+                        reason,
+                    });
+                    Some(false)
+                }
+            }
+        })
+        .collect();
+    if rejects.is_empty() {
+        return Ok((batch.clone(), rejects));
+    }
+    let kept = filter_record_batch(batch, &keep).map_err(EncodeError::from)?;
+    Ok((kept, rejects))
+}
+
+/// What the quarantine keeps of a rejected Parquet row: its times.
+fn parquet_raw(start: Option<i64>, end: Option<i64>) -> String {
+    let show = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    format!("start={} end={}", show(start), show(end))
 }

@@ -24,7 +24,9 @@ pub fn time_millis(raw: i64) -> i64 {
     if raw > MILLIS_THRESHOLD {
         raw
     } else {
-        raw * 1000
+        // Saturating: a negative value from a Parquet input must not
+        // overflow (the time bounds reject it afterwards).
+        raw.saturating_mul(1000)
     }
 }
 

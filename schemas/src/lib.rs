@@ -40,5 +40,5 @@ pub mod schema;
 
 pub use fields::{FIELDS, Field, FieldId, ValueKind};
 pub use format::{Format, FormatError};
-pub use parser::{DEFAULT_BATCH_SIZE, Decoder, LineCounts};
+pub use parser::{DEFAULT_BATCH_SIZE, Decoder, LineCounts, LineLimits, TimeBounds};
 pub use reject::{Reject, RejectReason};

@@ -65,6 +65,34 @@ pub enum RejectReason {
     },
     /// The line is not valid UTF-8.
     InvalidUtf8,
+    /// The line is longer than the configured limit; only its first
+    /// [`MAX_RAW_LINE`] bytes are kept, the rest was never held in memory.
+    LineTooLong {
+        /// The line's length in bytes (without its newline).
+        bytes: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// `start` or `end` is a number, but not a believable flow time (before
+    /// 2010, more than a day after the ingest started, or past what a
+    /// partition path can name).
+    TimeOutOfRange {
+        /// AWS field name.
+        field: &'static str,
+        /// The value as written (seconds or milliseconds).
+        value: i64,
+        /// Earliest accepted time, UTC milliseconds.
+        earliest_ms: i64,
+        /// Latest accepted time, UTC milliseconds.
+        latest_ms: i64,
+    },
+    /// `end` is before `start`.
+    EndBeforeStart {
+        /// `start` as written.
+        start: i64,
+        /// `end` as written.
+        end: i64,
+    },
 }
 
 impl RejectReason {
@@ -79,6 +107,9 @@ impl RejectReason {
             RejectReason::UnknownAction { .. } => "unknown_action",
             RejectReason::UnknownLogStatus { .. } => "unknown_log_status",
             RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::LineTooLong { .. } => "line_too_long",
+            RejectReason::TimeOutOfRange { .. } => "time_out_of_range",
+            RejectReason::EndBeforeStart { .. } => "end_before_start",
         }
     }
 }
@@ -105,6 +136,23 @@ impl fmt::Display for RejectReason {
                 write!(f, "log-status: {value:?} is not OK, NODATA or SKIPDATA")
             }
             RejectReason::InvalidUtf8 => f.write_str("line is not valid UTF-8"),
+            RejectReason::LineTooLong { bytes, max } => {
+                write!(f, "line is {bytes} bytes, longer than the limit of {max}")
+            }
+            RejectReason::TimeOutOfRange {
+                field,
+                value,
+                earliest_ms,
+                latest_ms,
+            } => write!(
+                f,
+                "{field}: {value} is outside {} .. {}",
+                utc(*earliest_ms),
+                utc(*latest_ms)
+            ),
+            RejectReason::EndBeforeStart { start, end } => {
+                write!(f, "end {end} is before start {start}")
+            }
         }
     }
 }
@@ -113,6 +161,14 @@ impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: {}", self.line, self.reason)
     }
+}
+
+/// A UTC time for messages (`2015-01-01T00:00:00Z`).
+fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || format!("{ms} ms"),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 /// Cuts `raw` to at most [`MAX_RAW_LINE`] bytes, decoding invalid UTF-8 lossily.
@@ -146,6 +202,20 @@ mod tests {
             raw: String::new(),
         };
         assert_eq!(r.to_string(), r#"line 17: dstport: "http" is not a number"#);
+    }
+
+    #[test]
+    fn time_messages_show_dates() {
+        let r = RejectReason::TimeOutOfRange {
+            field: "start",
+            value: 5,
+            earliest_ms: 1_420_070_400_000,
+            latest_ms: 1_764_633_600_000,
+        };
+        assert_eq!(
+            r.to_string(),
+            "start: 5 is outside 2015-01-01T00:00:00Z .. 2025-12-02T00:00:00Z"
+        );
     }
 
     #[test]

@@ -113,6 +113,83 @@ pub(crate) struct CommonArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub(crate) quiet: bool,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// Limits that bound memory and output per object whatever the input holds
+/// (defaults: `flowlake_ingest::process`'s constants, far above anything
+/// AWS writes).
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Longest line accepted (bytes; K/M/G suffixes, powers of 1024); a
+    /// longer line is quarantined as `line_too_long` [default: 64K].
+    #[arg(long, env = "FLOWLAKE_MAX_LINE_BYTES", value_parser = parse_size)]
+    pub(crate) max_line_bytes: Option<u64>,
+
+    /// Bytes one gzip object may inflate to; past it the object fails by
+    /// name and the run goes on [default: 16G].
+    #[arg(long, env = "FLOWLAKE_MAX_DECOMPRESSED_BYTES", value_parser = parse_size)]
+    pub(crate) max_decompressed_bytes: Option<u64>,
+
+    /// Times its compressed size a gzip object may inflate to (judged past
+    /// 64 MiB of output); past it the object fails [default: 500].
+    #[arg(long, env = "FLOWLAKE_MAX_DECOMPRESSION_RATIO")]
+    pub(crate) max_decompression_ratio: Option<u64>,
+
+    /// Hours with an open Parquet file per object segment; past it the least
+    /// recently written file is finished (more, smaller files) [default: 32].
+    #[arg(long, env = "FLOWLAKE_MAX_OPEN_PARTITIONS")]
+    pub(crate) max_open_partitions: Option<usize>,
+
+    /// Objects up to this size are held in memory whole and parsed in
+    /// parallel; larger ones are streamed [default: 128M].
+    #[arg(long, env = "FLOWLAKE_MAX_WHOLE_BYTES", value_parser = parse_size)]
+    pub(crate) max_whole_bytes: Option<u64>,
+}
+
+impl LimitArgs {
+    fn apply(&self, limits: &mut flowlake_ingest::Limits) {
+        let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        if let Some(v) = self.max_line_bytes {
+            limits.max_line_bytes = to_usize(v).max(1);
+        }
+        if let Some(v) = self.max_decompressed_bytes {
+            limits.max_decompressed_bytes = v;
+        }
+        if let Some(v) = self.max_decompression_ratio {
+            limits.max_decompression_ratio = v.max(1);
+        }
+        if let Some(v) = self.max_open_partitions {
+            limits.max_open_partitions = v.max(1);
+        }
+        if let Some(v) = self.max_whole_bytes {
+            limits.max_whole_bytes = to_usize(v);
+        }
+    }
+}
+
+/// A size in bytes: `1048576`, `64K`, `128M`, `16G` (or `KiB`, `MiB`, `GiB`).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let number: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 65536, 64K, 128M, 16G)"))?;
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use K, M, G)")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 impl CommonArgs {
@@ -124,6 +201,7 @@ impl CommonArgs {
         }
         options.format =
             Format::parse(&self.format).with_context(|| format!("--format {:?}", self.format))?;
+        self.limits.apply(&mut options.limits);
         Ok(options)
     }
 }
@@ -133,7 +211,8 @@ pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
         IngestCommand::Dir(args) => {
             let lake = args.common.lake.open_for_ingest().await?;
             let source = DirSource::new(&args.path, lake.local_root().map(PathBuf::from))
-                .with_window(args.window.filter()?);
+                .with_window(args.window.filter()?)
+                .with_max_whole_bytes(args.common.options()?.limits.max_whole_bytes);
             run_source(&source, &lake, &args.common, None).await
         }
         IngestCommand::S3(args) => {

@@ -26,7 +26,6 @@ use flowlake_schemas::lake::{ledger_path, pending_path, quarantine_path};
 
 use super::crashpoint::reached;
 use super::ledger::{FileEntry, LedgerEntry, PendingIntent, StoredCounts, pending_sources};
-use super::quarantine::render_quarantine;
 use super::store::{Created, LakeStore, StoreError};
 use crate::process::ObjectOutput;
 use crate::sources::SourceObject;
@@ -110,8 +109,10 @@ pub async fn commit_object(
             old_quarantine.extend(entry.quarantine);
         }
     }
-    let quarantine =
-        (!output.rejects.is_empty()).then(|| quarantine_path(source_key, &version_key));
+    let quarantine = output
+        .quarantine
+        .is_some()
+        .then(|| quarantine_path(source_key, &version_key));
     let ledger = ledger_path(&object.shard, source_key, &version_key);
     let intent = PendingIntent {
         identity: object.identity.clone(),
@@ -131,9 +132,8 @@ pub async fn commit_object(
         lake.publish(&file.staged, &file.dest).await?;
         reached("publish");
     }
-    if let Some(path) = &quarantine {
-        lake.put(path, render_quarantine(object, &output.rejects))
-            .await?;
+    if let (Some(path), Some(staged)) = (&quarantine, &output.quarantine) {
+        lake.publish(&staged.staged, path).await?;
         reached("quarantine");
     }
 

@@ -5,7 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+
+/// Bytes per chunk when a large file is streamed.
+const STREAM_CHUNK: usize = 1 << 20;
+
+/// Chunks read ahead of the parser when streaming.
+const STREAM_READ_AHEAD: usize = 4;
 
 use super::aws_key::file_time_ms;
 use super::s3::KeyFilter;
@@ -17,6 +24,8 @@ pub struct DirSource {
     root: PathBuf,
     exclude: Option<PathBuf>,
     window: KeyFilter,
+    /// Files up to this size are read whole; larger ones are streamed.
+    max_whole_bytes: u64,
 }
 
 impl DirSource {
@@ -26,7 +35,15 @@ impl DirSource {
             root: root.into(),
             exclude: exclude.and_then(|p| p.canonicalize().ok()),
             window: KeyFilter::default(),
+            max_whole_bytes: crate::process::DEFAULT_MAX_WHOLE_BYTES as u64,
         }
+    }
+
+    /// Reads files up to `bytes` whole (fast, parsed in parallel) and
+    /// streams larger ones, so one huge file never sits in memory.
+    pub fn with_max_whole_bytes(mut self, bytes: usize) -> DirSource {
+        self.max_whole_bytes = bytes as u64;
+        self
     }
 
     /// Keeps only AWS deliveries whose file-name stamp may hold records in
@@ -139,11 +156,46 @@ impl Source for DirSource {
             })?
     }
 
+    /// Small files (and Parquet, which needs its footer first) are read
+    /// whole; text and gzip files above the whole-object limit are streamed
+    /// in 1 MiB chunks through a bounded channel, as S3 bodies are.
     async fn open(&self, object: &SourceObject) -> Result<Body, SourceError> {
         let path = object.location.clone();
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|source| SourceError::Io { path, source })?;
-        Ok(Body::Whole(Bytes::from(bytes)))
+        let io = |source| SourceError::Io {
+            path: object.location.clone(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(&path).await.map_err(io)?;
+        let size = file.metadata().await.map_err(io)?.len();
+        if size <= self.max_whole_bytes || object.kind == ObjectKind::Parquet {
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            file.read_to_end(&mut bytes).await.map_err(io)?;
+            return Ok(Body::Whole(Bytes::from(bytes)));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_READ_AHEAD);
+        tokio::spawn(async move {
+            loop {
+                let mut chunk = BytesMut::with_capacity(STREAM_CHUNK);
+                let read = loop {
+                    match file.read_buf(&mut chunk).await {
+                        Ok(0) => break Ok(()),
+                        Ok(_) if chunk.len() < STREAM_CHUNK => continue,
+                        Ok(_) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                };
+                let done = chunk.is_empty();
+                let message = match read {
+                    Ok(()) if done => return,
+                    Ok(()) => Ok(chunk.freeze()),
+                    Err(e) => Err(std::io::Error::new(e.kind(), format!("{path}: {e}"))),
+                };
+                let failed = message.is_err();
+                if tx.send(message).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Body::Stream(rx))
     }
 }

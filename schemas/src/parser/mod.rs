@@ -13,18 +13,30 @@
 //! row behind. Nothing is allocated per record on this path. UTF-8 is checked
 //! once per chunk, not per field.
 //!
+//! Limits ([`LineLimits`]) hold whatever the input: a line longer than
+//! `max_line_bytes` is rejected without ever being held whole (only its
+//! first [`MAX_RAW_LINE`](crate::reject::MAX_RAW_LINE) bytes are kept for
+//! the quarantine), and a `start`/`end` outside the accepted
+//! [`TimeBounds`] is a rejected line, never a record in a nonsense partition.
+//!
 //! Any line whose tokens are all field names is a header: it sets the format
 //! from that line on (AWS writes one at the top of each S3 object; some tools
 //! repeat it, and concatenated objects carry several).
 
 mod columns;
+mod limits;
 mod split;
 mod value;
+
+pub use limits::{
+    DEFAULT_MAX_LINE_BYTES, EARLIEST_FLOW_MS, FUTURE_SLACK_MS, LATEST_REPRESENTABLE_MS, LineLimits,
+    TimeBounds,
+};
 
 use arrow::array::RecordBatch;
 use memchr::memchr;
 
-use crate::fields::{Field, ValueKind, field};
+use crate::fields::{Field, ValueKind, field, field_id};
 use crate::format::Format;
 use crate::reject::{Reject, RejectReason, keep_raw};
 use columns::Columns;
@@ -69,6 +81,8 @@ struct Slot {
     column: usize,
     /// `Some(true)`: srcaddr (feeds srcaddr_is_private); `Some(false)`: dstaddr.
     private_flag: Option<bool>,
+    /// `Some(true)`: start; `Some(false)`: end (checked against the time bounds).
+    time: Option<bool>,
 }
 
 /// Flow-log text to Arrow batches. See the module docs.
@@ -80,7 +94,15 @@ pub struct Decoder {
     batch_size: usize,
     ready: Vec<RecordBatch>,
     rejects: Vec<Reject>,
+    /// The start of a line split across `decode` calls (for an over-long
+    /// line, only its first bytes).
     carry: Vec<u8>,
+    /// Length of the carried line so far, when it is already over the limit.
+    overlong: Option<u64>,
+    limits: LineLimits,
+    /// The current line's `start` and `end`, as parsed.
+    start: Option<i64>,
+    end: Option<i64>,
     line_no: u64,
     counts: LineCounts,
 }
@@ -100,26 +122,35 @@ impl Decoder {
             ready: Vec::new(),
             rejects: Vec::new(),
             carry: Vec::new(),
+            overlong: None,
+            limits: LineLimits::default(),
+            start: None,
+            end: None,
             line_no: first_line.saturating_sub(1),
             counts: LineCounts::default(),
         }
     }
 
+    /// The same decoder with other limits (the default accepts lines up to
+    /// [`DEFAULT_MAX_LINE_BYTES`] and times from 2010 to the year 9999;
+    /// ingest narrows the latter to a day past its start).
+    pub fn with_limits(mut self, limits: LineLimits) -> Decoder {
+        self.limits = limits;
+        self
+    }
+
     /// Feeds bytes. Complete lines are parsed now; a trailing partial line is
     /// kept until the next call or [`Decoder::finish`].
     pub fn decode(&mut self, mut buf: &[u8]) {
-        if !self.carry.is_empty() {
+        if !self.carry.is_empty() || self.overlong.is_some() {
             match memchr(b'\n', buf) {
                 Some(i) => {
-                    let mut line = std::mem::take(&mut self.carry);
-                    line.extend_from_slice(&buf[..i]);
-                    self.bytes_line(&line);
-                    line.clear();
-                    self.carry = line;
+                    self.carry_more(&buf[..i]);
+                    self.end_carried_line();
                     buf = &buf[i + 1..];
                 }
                 None => {
-                    self.carry.extend_from_slice(buf);
+                    self.carry_more(buf);
                     return;
                 }
             }
@@ -148,14 +179,55 @@ impl Decoder {
                 }
             }
         }
-        self.carry.extend_from_slice(rest);
+        self.carry_more(rest);
+    }
+
+    /// Adds to the carried partial line, keeping only its first bytes once
+    /// it is over the length limit.
+    fn carry_more(&mut self, piece: &[u8]) {
+        if let Some(len) = self.overlong.as_mut() {
+            *len += piece.len() as u64;
+            let room = crate::reject::MAX_RAW_LINE.saturating_sub(self.carry.len());
+            self.carry
+                .extend_from_slice(&piece[..room.min(piece.len())]);
+            return;
+        }
+        let len = self.carry.len() + piece.len();
+        if len > self.limits.max_line_bytes {
+            let room = crate::reject::MAX_RAW_LINE.saturating_sub(self.carry.len());
+            self.carry
+                .extend_from_slice(&piece[..room.min(piece.len())]);
+            self.carry.shrink_to(crate::reject::MAX_RAW_LINE);
+            self.overlong = Some(len as u64);
+        } else {
+            self.carry.extend_from_slice(piece);
+        }
+    }
+
+    /// Parses (or rejects as too long) the carried line, now complete.
+    fn end_carried_line(&mut self) {
+        let line = std::mem::take(&mut self.carry);
+        match self.overlong.take() {
+            Some(bytes) => {
+                self.line_no += 1;
+                self.reject_long(bytes, &line);
+            }
+            None => self.bytes_line(&line),
+        }
+        let mut line = line;
+        line.clear();
+        self.carry = line;
+    }
+
+    fn reject_long(&mut self, bytes: u64, line: &[u8]) {
+        let max = self.limits.max_line_bytes;
+        self.reject(RejectReason::LineTooLong { bytes, max }, line);
     }
 
     /// Parses a trailing line without a newline and finishes the last batch.
     pub fn finish(&mut self) {
-        if !self.carry.is_empty() {
-            let line = std::mem::take(&mut self.carry);
-            self.bytes_line(&line);
+        if !self.carry.is_empty() || self.overlong.is_some() {
+            self.end_carried_line();
         }
         if self.columns.rows > 0 {
             let batch = self.columns.finish(self.batch_size);
@@ -192,6 +264,9 @@ impl Decoder {
         // Only called for carried-over lines and chunks that failed UTF-8
         // validation, so the line number is counted here.
         self.line_no += 1;
+        if line.len() > self.limits.max_line_bytes {
+            return self.reject_long(line.len() as u64, line);
+        }
         match std::str::from_utf8(line) {
             Ok(_) => self.line(line),
             Err(_) => self.reject(RejectReason::InvalidUtf8, line),
@@ -203,6 +278,9 @@ impl Decoder {
     #[inline]
     fn line(&mut self, line: &[u8]) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > self.limits.max_line_bytes {
+            return self.reject_long(line.len() as u64, line);
+        }
         // Records never start with a lower-case letter unless the format's
         // first field is text; only then is the header check worth its cost.
         if line.first().is_some_and(u8::is_ascii_lowercase) && Format::is_header_line(line) {
@@ -215,6 +293,8 @@ impl Decoder {
         let expected = self.slots.len();
         let mut found = 0usize;
         let mut error = None;
+        self.start = None;
+        self.end = None;
         for_each_field(line, |field| {
             if found < expected && error.is_none() {
                 let slot = self.slots[found];
@@ -227,6 +307,9 @@ impl Decoder {
         if found == 0 {
             self.counts.blank += 1;
             return;
+        }
+        if found == expected && error.is_none() {
+            error = self.limits.times.check(self.start, self.end).err();
         }
         if found != expected || error.is_some() {
             let slots = std::mem::take(&mut self.slots);
@@ -260,7 +343,15 @@ impl Decoder {
             return Ok(());
         }
         match slot.field.kind {
-            ValueKind::Int64 => column.push_int(parse_int(slot.field, text, i64::MAX)?),
+            ValueKind::Int64 => {
+                let value = parse_int(slot.field, text, i64::MAX)?;
+                column.push_int(value);
+                match slot.time {
+                    Some(true) => self.start = Some(value),
+                    Some(false) => self.end = Some(value),
+                    None => {}
+                }
+            }
             ValueKind::Int32 => column.push_int(parse_int(slot.field, text, i64::from(i32::MAX))?),
             ValueKind::Text => column.push_text(text),
             ValueKind::Action => {
@@ -308,6 +399,7 @@ impl Decoder {
 }
 
 fn slots_for(format: &Format, columns: &Columns) -> Vec<Slot> {
+    let (start, end) = (field_id("start"), field_id("end"));
     format
         .fields()
         .iter()
@@ -315,6 +407,13 @@ fn slots_for(format: &Format, columns: &Columns) -> Vec<Slot> {
             field: field(id),
             column: usize::from(id),
             private_flag: columns.private_flag(id),
+            time: if Some(id) == start {
+                Some(true)
+            } else if Some(id) == end {
+                Some(false)
+            } else {
+                None
+            },
         })
         .collect()
 }
