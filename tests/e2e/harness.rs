@@ -575,3 +575,41 @@ pub(crate) fn s3_bucket(python: &Path, endpoint: &str, bucket: &str, scratch: &P
         ],
     );
 }
+
+/// Key columns of each report's rows (every report is listed).
+pub(crate) const REPORT_KEYS: &[(&str, &[&str])] = &[
+    ("summary", &["action"]),
+    ("top-sources", &["srcaddr"]),
+    ("top-destinations", &["dstaddr"]),
+    ("top-pairs", &["srcaddr", "dstaddr"]),
+    ("rejected-sources", &["srcaddr"]),
+    ("rejected-ports", &["dstport", "protocol"]),
+    (
+        "ssh-rdp-external",
+        &["srcaddr", "dstaddr", "service", "action"],
+    ),
+    ("interfaces", &["account_id", "interface_id"]),
+    ("log-status", &["account_id", "interface_id"]),
+];
+
+/// `flowlake ingest dir <sample> --lake <s3 lake> --json [extra]` against
+/// `endpoint`, with the short test lease.
+pub(crate) fn ingest_dir_to_s3_lake(
+    endpoint: &str,
+    sample: &Path,
+    lake: &str,
+    extra: &[&str],
+) -> Command {
+    let mut args = vec![
+        "ingest",
+        "dir",
+        sample.to_str().unwrap(),
+        "--lake",
+        lake,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = flowlake_s3(endpoint, &args);
+    fast_lease(&mut cmd);
+    cmd
+}

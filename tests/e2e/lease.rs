@@ -12,23 +12,10 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// `flowlake ingest dir <sample> --lake <lake> --json` on S3 with the short lease.
+/// `flowlake ingest dir <sample> --lake <lake> --json` on S3 with the short
+/// lease, on one thread.
 fn writer(endpoint: &str, sample: &Path, lake: &str) -> Command {
-    let mut cmd = flowlake_s3(
-        endpoint,
-        &[
-            "ingest",
-            "dir",
-            sample.to_str().unwrap(),
-            "--lake",
-            lake,
-            "--json",
-            "--threads",
-            "1",
-        ],
-    );
-    fast_lease(&mut cmd);
-    cmd
+    ingest_dir_to_s3_lake(endpoint, sample, lake, &["--threads", "1"])
 }
 
 struct Finished {

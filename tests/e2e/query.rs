@@ -8,22 +8,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// Key columns of each report's rows.
-const KEYS: &[(&str, &[&str])] = &[
-    ("summary", &["action"]),
-    ("top-sources", &["srcaddr"]),
-    ("top-destinations", &["dstaddr"]),
-    ("top-pairs", &["srcaddr", "dstaddr"]),
-    ("rejected-sources", &["srcaddr"]),
-    ("rejected-ports", &["dstport", "protocol"]),
-    (
-        "ssh-rdp-external",
-        &["srcaddr", "dstaddr", "service", "action"],
-    ),
-    ("interfaces", &["account_id", "interface_id"]),
-    ("log-status", &["account_id", "interface_id"]),
-];
-
 fn report(lake: &std::path::Path, name: &str, extra: &[&str]) -> Vec<Value> {
     let mut args = vec![
         "report",
@@ -62,7 +46,7 @@ fn key(row: &Value, keys: &[&str]) -> String {
 }
 
 fn compare(name: &str, ours: &[Value], theirs: &[Value]) {
-    let keys = KEYS.iter().find(|(n, _)| *n == name).unwrap().1;
+    let keys = REPORT_KEYS.iter().find(|(n, _)| *n == name).unwrap().1;
     assert_eq!(ours.len(), theirs.len(), "{name}: row count");
     let ours: HashMap<String, &Value> = ours.iter().map(|r| (key(r, keys), r)).collect();
     for expected in theirs {
@@ -81,7 +65,7 @@ fn every_report_matches_an_independent_computation() {
     let Some(python) = python() else { return };
     let s = shared();
     let raw = py(&python, "raw_reports.py", &[s.sample.to_str().unwrap()]);
-    for (name, _) in KEYS {
+    for (name, _) in REPORT_KEYS {
         let ours = report(&s.lake, name, &["--limit", "0"]);
         let theirs = raw[*name].as_array().unwrap();
         assert!(

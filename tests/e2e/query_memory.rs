@@ -16,22 +16,6 @@ use crate::harness::*;
 /// reservations (a sort's merge buffer).
 const LIMIT: &str = "40MiB";
 
-/// Key columns of each report's rows (every report is listed).
-const KEYS: &[(&str, &[&str])] = &[
-    ("summary", &["action"]),
-    ("top-sources", &["srcaddr"]),
-    ("top-destinations", &["dstaddr"]),
-    ("top-pairs", &["srcaddr", "dstaddr"]),
-    ("rejected-sources", &["srcaddr"]),
-    ("rejected-ports", &["dstport", "protocol"]),
-    (
-        "ssh-rdp-external",
-        &["srcaddr", "dstaddr", "service", "action"],
-    ),
-    ("interfaces", &["account_id", "interface_id"]),
-    ("log-status", &["account_id", "interface_id"]),
-];
-
 struct Wide {
     sample: PathBuf,
     lake: PathBuf,
@@ -130,7 +114,7 @@ fn every_report_spills_under_a_low_limit_and_matches_the_raw_logs() {
     let w = wide();
     let spill = scratch("query-memory-spill");
     let raw = py(&python, "raw_reports.py", &[w.sample.to_str().unwrap()]);
-    for (name, keys) in KEYS {
+    for (name, keys) in REPORT_KEYS {
         let ours = report_under_limit(&w.lake, &spill, name);
         let theirs = raw[*name].as_array().unwrap();
         assert!(!theirs.is_empty(), "{name}: the sample exercises it");

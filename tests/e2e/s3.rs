@@ -401,17 +401,7 @@ fn a_lake_on_s3_is_exactly_once_and_readable_by_others() {
 }
 
 fn ingest_s3_lake_dir(endpoint: &str, sample: &Path, lake: &str) -> (i32, Value) {
-    let out = run(fast_lease(&mut flowlake_s3(
-        endpoint,
-        &[
-            "ingest",
-            "dir",
-            sample.to_str().unwrap(),
-            "--lake",
-            lake,
-            "--json",
-        ],
-    )));
+    let out = run(&mut ingest_dir_to_s3_lake(endpoint, sample, lake, &[]));
     let code = out.status.code().unwrap_or(-1);
     assert!(
         code == 0 || code == 1,
