@@ -80,14 +80,16 @@ impl DirSource {
             if name.starts_with('.') || name == "_flowlake" {
                 continue;
             }
-            let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
-            let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
-            let real_path = if linked {
-                path.canonicalize().map_err(io_err(&path))?
+            // The entry's own type needs no `stat` (the folder listing
+            // carries it); only symlinks are followed to what they point at.
+            let file_type = entry.file_type().map_err(io_err(&path))?;
+            let (is_dir, real_path) = if file_type.is_symlink() {
+                let target = path.canonicalize().map_err(io_err(&path))?;
+                (target.is_dir(), target)
             } else {
-                real.join(entry.file_name())
+                (file_type.is_dir(), real.join(entry.file_name()))
             };
-            if meta.is_dir() {
+            if is_dir {
                 if self.exclude.as_deref() != Some(real_path.as_path()) {
                     self.walk(&path, &real_path, out)?;
                 }
@@ -98,9 +100,12 @@ impl DirSource {
             };
             let absolute = real_path.to_string_lossy().replace('\\', "/");
             let time_hint_ms = file_time_ms(&absolute);
+            // Out of the window: skipped before its `stat`, so a scheduled
+            // run over a large synced tree costs a folder listing per day.
             if !self.window.keeps_stamp(time_hint_ms) {
                 continue;
             }
+            let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
             let (identity, shard) = locate(&absolute, format!("file:{absolute}"));
             let mtime = meta
                 .modified()
