@@ -204,7 +204,7 @@ mod tests {
 
     fn object() -> SourceObject {
         SourceObject {
-            identity: "file:/data/x.log.gz".into(),
+            identity: "aws:1/x.log.gz".into(),
             shard: "other/00".into(),
             location: "/data/x.log.gz".into(),
             version: "v".into(),
