@@ -22,7 +22,8 @@ work="${BENCH_DIR:-${TMPDIR:-/tmp}/flowlake-bench-ledger}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowlake/target}"
 dir_of() { [ "$profile" = dev ] && echo debug || echo "$profile"; }
 
-cargo build --quiet --profile "$profile" --bin flowlake && cargo build --quiet --profile "$profile" -p flowlake-ingest --example seed_ledger
+# --workspace: the same feature set as `cargo test --workspace`, so no dependency is rebuilt.
+cargo build --quiet --profile "$profile" --workspace --bins --examples
 bin="$CARGO_TARGET_DIR/$(dir_of)/flowlake"
 seed="$CARGO_TARGET_DIR/$(dir_of)/examples/seed_ledger"
 mkdir -p "$work"
