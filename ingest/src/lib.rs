@@ -17,6 +17,7 @@ pub mod aws;
 pub mod encode;
 pub mod gunzip;
 pub mod lake;
+pub mod limits;
 pub mod pipeline;
 pub mod process;
 pub mod sample;
