@@ -613,3 +613,46 @@ pub(crate) fn ingest_dir_to_s3_lake(
     fast_lease(&mut cmd);
     cmd
 }
+
+fn report_field(row: &Value, name: &str) -> Value {
+    let v = row.get(name).cloned().unwrap_or(Value::Null);
+    // Timestamps come back as text; the raw computation has epoch seconds.
+    if name.ends_with("_seen")
+        && let Some(text) = v.as_str()
+    {
+        let parsed = chrono::DateTime::parse_from_rfc3339(text)
+            .or_else(|_| chrono::DateTime::parse_from_rfc3339(&format!("{text}Z")))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        return Value::from(parsed.timestamp());
+    }
+    v
+}
+
+fn report_key(row: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| report_field(row, k).to_string())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Asserts that a report's rows (`flowlake report --format json`) match an
+/// independent computation's rows, row by row on [`REPORT_KEYS`], column by column.
+pub(crate) fn compare_report(name: &str, ours: &[Value], theirs: &[Value]) {
+    let keys = REPORT_KEYS.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert_eq!(ours.len(), theirs.len(), "{name}: row count");
+    let ours: std::collections::HashMap<String, &Value> =
+        ours.iter().map(|r| (report_key(r, keys), r)).collect();
+    for expected in theirs {
+        let k = report_key(expected, keys);
+        let got = ours
+            .get(&k)
+            .unwrap_or_else(|| panic!("{name}: no row for {k}"));
+        for (column, value) in expected.as_object().unwrap() {
+            assert_eq!(
+                &report_field(got, column),
+                value,
+                "{name} {k}: column {column}"
+            );
+        }
+    }
+}
