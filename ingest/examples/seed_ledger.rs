@@ -53,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     counts: StoredCounts::default(),
                     bytes_in: object.size,
                     committed_at,
+                    streams: Vec::new(),
                 };
                 let path = ledger_path(&object.shard, &key, &version_key);
                 lake.put_create(&path, serde_json::to_vec(&entry)?.into())

@@ -35,8 +35,14 @@ impl AwsSettings {
 
     /// Loads the SDK configuration (credential chain, region, endpoint).
     pub async fn load(&self) -> SdkConfig {
+        self.load_with_endpoint(self.endpoint()).await
+    }
+
+    /// Loads the SDK configuration with `endpoint` forced, if given (for a
+    /// service other than S3, whose own endpoint variables the SDK reads).
+    pub async fn load_with_endpoint(&self, endpoint: Option<String>) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(endpoint) = self.endpoint() {
+        if let Some(endpoint) = endpoint {
             loader = loader.endpoint_url(endpoint);
         }
         if let Some(region) = &self.region {

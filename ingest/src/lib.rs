@@ -14,6 +14,7 @@
 //! once (see [`lake::ledger`] for the invariants).
 
 pub mod aws;
+pub mod cloudwatch;
 pub mod encode;
 pub mod gunzip;
 pub mod lake;
@@ -23,6 +24,7 @@ pub mod process;
 pub mod sample;
 pub mod segment;
 pub mod sources;
+pub mod units;
 
 pub use lake::LakeStore;
 pub use pipeline::{

@@ -176,6 +176,17 @@ pub enum IngestError {
     /// The counts did not reconcile: a bug, reported rather than hidden.
     #[error("counts do not reconcile (a flowlake bug): {0:?}")]
     Reconcile(Box<IngestSummary>),
+    /// The counts of an append-only source's run did not reconcile (a bug).
+    #[error("counts do not reconcile (a flowlake bug): {0}")]
+    ReconcileUnits(String),
+    /// Nothing in an append-only source parses: the wrong `--format`.
+    #[error("{location}: {source}")]
+    WrongFormat {
+        /// The log group (or sink) being read.
+        location: String,
+        /// What did not parse.
+        source: ProcessError,
+    },
 }
 
 struct Job {
@@ -202,13 +213,26 @@ pub async fn ingest(
     progress: Arc<dyn Progress>,
 ) -> Result<IngestSummary, IngestError> {
     let started = Instant::now();
+    under_lock(lake, |fenced| async move {
+        ingest_locked(source, &fenced, options, progress, started).await
+    })
+    .await
+}
+
+/// Runs `run` holding the lake's writer lock, on a store that writes
+/// through the lock's fence: on S3 no write leaves once the lease may have
+/// expired, and a lost lease ends the run (lock.rs). Every source's ingest
+/// runs this way.
+pub async fn under_lock<T, F, Fut>(lake: &LakeStore, run: F) -> Result<T, IngestError>
+where
+    F: FnOnce(LakeStore) -> Fut,
+    Fut: std::future::Future<Output = Result<T, IngestError>>,
+{
     let lock = LakeLock::acquire(lake).await?;
-    // The run writes through the lock's fence: on S3 no write leaves once
-    // the lease may have expired, and a lost lease ends the run (lock.rs).
     let fenced = lock.fence(lake);
     let guard = lock.guard();
     let result = tokio::select! {
-        result = ingest_locked(source, &fenced, options, progress, started) => result,
+        result = run(fenced) => result,
         lost = guard.lost() => Err(lost.into()),
     };
     let result = guard.check().map_err(IngestError::from).and(result);
@@ -407,6 +431,9 @@ async fn run_job(
             source_key: &job.source_key,
             old_entries: &job.old_entries,
             output: &output,
+            cursors: &[],
+            old_cursors: &[],
+            streams: &[],
         },
     )
     .await;

@@ -25,13 +25,14 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::Int64Type;
 use bytes::Bytes;
 use flowlake_schemas::normalize::normalize;
-use flowlake_schemas::{Decoder, Format, LineCounts, LineLimits, Reject, TimeBounds};
+use flowlake_schemas::{Decoder, Format, LineCounts, LineLimits, RecordSource, Reject, TimeBounds};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 use tokio::sync::mpsc;
@@ -149,6 +150,22 @@ pub enum ProcessError {
         /// The limit.
         limit: u64,
     },
+    /// None of the first events of an append-only source parsed: almost
+    /// certainly the wrong `--format`, so the run stops instead of
+    /// quarantining every event.
+    #[error(
+        "none of the first {events} events parsed as flow records in the format given ({fields} fields: {format}); the first was rejected with \"{example}\". CloudWatch Logs does not record which format a log group holds: pass the flow log's LogFormat with --format '${{version}} ${{account-id}} ...' (aws ec2 describe-flow-logs shows it)"
+    )]
+    NothingParses {
+        /// Events tried.
+        events: u64,
+        /// Fields in the format.
+        fields: usize,
+        /// The format, as a LogFormat string.
+        format: String,
+        /// The first rejected event and why.
+        example: String,
+    },
     /// A gzip object inflated more than `--max-decompression-ratio` times.
     #[error(
         "{compressed} compressed bytes inflated to more than {decompressed} bytes, over {limit} times (--max-decompression-ratio): a gzip bomb, or raise the limit"
@@ -265,9 +282,11 @@ impl TextToParquet {
         config: &ProcessConfig,
     ) -> Self {
         let (format, first_line, part, stride) = segment;
+        let mut decoder =
+            Decoder::new(format, first_line, config.batch_size).with_limits(config.line_limits());
+        decoder.set_source(object.source.clone());
         TextToParquet {
-            decoder: Decoder::new(format, first_line, config.batch_size)
-                .with_limits(config.line_limits()),
+            decoder,
             writer: PartitionedWriter::new(&config.staging, source_key, part, object.time_hint_ms)
                 .with_max_open(config.limits.max_open_partitions, stride),
             quarantine: QuarantineWriter::new(
@@ -286,6 +305,30 @@ impl TextToParquet {
             self.quarantine.write(self.decoder.take_rejects())?;
         }
         Ok(())
+    }
+
+    /// After at least `events` lines: `Err` when none parsed, `Ok(true)`
+    /// when some did (no need to look again), `Ok(false)` when too few
+    /// lines have been seen to tell.
+    fn nothing_parses(&self, events: u64, format: &Format) -> Result<bool, ProcessError> {
+        let counts = self.decoder.counts();
+        if counts.records > 0 {
+            return Ok(true);
+        }
+        if counts.rejected < events || counts.rejected < counts.lines() {
+            return Ok(false);
+        }
+        Err(ProcessError::NothingParses {
+            events: counts.rejected,
+            fields: format.len(),
+            format: format.to_log_format(),
+            example: self
+                .quarantine
+                .first()
+                .first()
+                .map(|r| format!("{}: {}", r.reason, r.raw))
+                .unwrap_or_default(),
+        })
     }
 
     fn finish(mut self) -> Result<ObjectOutput, ProcessError> {
@@ -395,6 +438,73 @@ fn process_chunks(
     Ok(output)
 }
 
+/// One event of an append-only source: a record line and where it came from.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Its source columns (log group and stream).
+    pub source: Arc<RecordSource>,
+    /// The message: one flow record, without a newline.
+    pub message: String,
+}
+
+/// Events after which a unit whose every event was rejected stops the run.
+pub const GIVE_UP_AFTER_EVENTS: u64 = 1000;
+
+/// A unit smaller than this whose every event was rejected also stops it
+/// (fewer rejects are quarantined like any bad line).
+const GIVE_UP_MIN_EVENTS: u64 = 10;
+
+/// Processes the events of one unit of an append-only source (CloudWatch
+/// Logs, a Firehose spool), arriving in pages over a channel. Each event is
+/// one line, whatever it holds: newlines inside a message become spaces, and
+/// header lines are not recognised (a message that looks like one is a
+/// rejected line, never a change of format). Stops with
+/// [`ProcessError::NothingParses`] when no event parses (see
+/// [`GIVE_UP_AFTER_EVENTS`]).
+pub fn process_events(
+    unit: &SourceObject,
+    source_key: &str,
+    pages: impl Iterator<Item = Vec<Event>>,
+    config: &ProcessConfig,
+) -> Result<ObjectOutput, ProcessError> {
+    let mut parse = TextToParquet::new(unit, source_key, (config.format.clone(), 1, 0, 1), config);
+    parse.decoder.recognise_headers(false);
+    let mut text: Vec<u8> = Vec::with_capacity(DECODE_CHUNK + 4096);
+    let mut current: Option<Arc<RecordSource>> = None;
+    let mut checked = false;
+    for page in pages {
+        for event in page {
+            let same = current
+                .as_ref()
+                .is_some_and(|c| Arc::ptr_eq(c, &event.source));
+            if !same || text.len() >= DECODE_CHUNK {
+                parse.feed(&text)?;
+                text.clear();
+                if !same {
+                    parse.decoder.set_source(Some(event.source.clone()));
+                    current = Some(event.source);
+                }
+            }
+            let start = text.len();
+            text.extend_from_slice(event.message.as_bytes());
+            for b in &mut text[start..] {
+                if *b == b'\n' || *b == b'\r' {
+                    *b = b' ';
+                }
+            }
+            text.push(b'\n');
+        }
+        if !checked {
+            checked = parse.nothing_parses(GIVE_UP_AFTER_EVENTS, &config.format)?;
+        }
+    }
+    parse.feed(&text)?;
+    if !checked {
+        parse.nothing_parses(GIVE_UP_MIN_EVENTS, &config.format)?;
+    }
+    parse.finish()
+}
+
 /// Reads AWS's Parquet delivery. Rows whose `start`/`end` are not believable
 /// flow times are quarantined like rejected lines, numbered by row from 1
 /// (their `raw` names the row and the two values).
@@ -476,6 +586,7 @@ fn drop_unbelievable_times(
                     rejects.push(Reject {
                         line: before + row as u64 + 1,
                         raw: parquet_raw(s, e),
+                        source: None,
                         reason,
                     });
                     Some(false)

@@ -178,6 +178,8 @@ pub async fn open_session(
         Field::new("kind", DataType::Utf8, true),
         Field::new("reason", DataType::Utf8, true),
         Field::new("raw", DataType::Utf8, true),
+        Field::new("log_group", DataType::Utf8, true),
+        Field::new("log_stream", DataType::Utf8, true),
     ]));
     let config = ListingTableConfig::new(quarantine_url)
         .with_listing_options(options)

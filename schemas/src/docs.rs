@@ -2,9 +2,9 @@
 //! A test keeps the README's copy identical to this output.
 
 use crate::fields::{FIELDS, Family};
-use crate::schema::{DAY, DERIVED, HOUR};
+use crate::schema::{DAY, DERIVED, HOUR, SOURCE_COLUMNS};
 
-/// One row per lake column: AWS fields, derived columns, partition columns.
+/// One row per lake column: AWS fields, derived, source and partition columns.
 pub fn schema_markdown() -> String {
     let mut out = String::from(
         "| column | type | AWS field | since | VPC / TGW | meaning |\n|---|---|---|---|---|---|\n",
@@ -28,6 +28,12 @@ pub fn schema_markdown() -> String {
     for d in DERIVED {
         out.push_str(&format!(
             "| `{}` | {} | (derived) | | | {} |\n",
+            d.name, d.sql_type, d.doc
+        ));
+    }
+    for d in SOURCE_COLUMNS {
+        out.push_str(&format!(
+            "| `{}` | {} | (source) | | | {} |\n",
             d.name, d.sql_type, d.doc
         ));
     }

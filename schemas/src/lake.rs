@@ -10,6 +10,7 @@
 //!     ledger/<shard>/<source-key>.<version-key>.json  one entry per ingested source version
 //!     pending/<source-key>.json                intent of an ingest in progress
 //!     quarantine/<source-key>-<version-key>.jsonl  rejected lines with reasons
+//!     cursors/<source-key>/<stream-key>.<seq>.json how far each append-only stream is read
 //!     tmp/                                     local staging before rename
 //! ```
 //!
@@ -162,6 +163,13 @@ pub struct PendingIntent {
     pub old_files: Vec<String>,
     /// Quarantine files of earlier versions, deleted after the commit.
     pub old_quarantine: Vec<String>,
+    /// Cursor files about to be written (append-only sources: how far each
+    /// stream is read once this commits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cursors: Vec<String>,
+    /// Cursor files they supersede, deleted after the commit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub old_cursors: Vec<String>,
 }
 
 impl PendingIntent {
@@ -172,12 +180,14 @@ impl PendingIntent {
             .new_files
             .iter()
             .chain(&self.quarantine)
+            .chain(&self.cursors)
             .map(String::as_str)
             .collect();
         if committed {
             self.old_files
                 .iter()
                 .chain(&self.old_quarantine)
+                .chain(&self.old_cursors)
                 .map(String::as_str)
                 .filter(|f| !new.contains(f))
                 .collect()

@@ -37,8 +37,10 @@ pub mod parser;
 pub mod protocol;
 pub mod reject;
 pub mod schema;
+pub mod source;
 
 pub use fields::{FIELDS, Field, FieldId, ValueKind};
 pub use format::{Format, FormatError};
 pub use parser::{DEFAULT_BATCH_SIZE, Decoder, LineCounts, LineLimits, TimeBounds};
 pub use reject::{Reject, RejectReason};
+pub use source::RecordSource;

@@ -67,6 +67,9 @@ pub fn normalize(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
         derive::private_flags(dst.as_string::<i32>()),
     ];
     arrays.extend(derived);
+    // AWS's Parquet objects come from S3: no CloudWatch group or stream.
+    arrays.push(new_null_array(&DataType::Utf8, rows));
+    arrays.push(new_null_array(&DataType::Utf8, rows));
     RecordBatch::try_new(file_schema(), arrays)
 }
 

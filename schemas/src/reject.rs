@@ -20,6 +20,8 @@ pub struct Reject {
     pub reason: RejectReason,
     /// The line as it was read (lossily decoded, at most [`MAX_RAW_LINE`] bytes).
     pub raw: String,
+    /// The CloudWatch group and stream it came from, when the source knows them.
+    pub source: Option<std::sync::Arc<crate::RecordSource>>,
 }
 
 /// What was wrong with a rejected line.
@@ -200,6 +202,7 @@ mod tests {
                 value: "http".into(),
             },
             raw: String::new(),
+            source: None,
         };
         assert_eq!(r.to_string(), r#"line 17: dstport: "http" is not a number"#);
     }

@@ -30,12 +30,20 @@ pub const SRCADDR_IS_PRIVATE: &str = "srcaddr_is_private";
 /// Derived: `dstaddr` is RFC 1918 or IPv6 ULA space.
 pub const DSTADDR_IS_PRIVATE: &str = "dstaddr_is_private";
 
+/// Source: the CloudWatch Logs log group a record was read from (null for
+/// records from S3 objects or local files).
+pub const LOG_GROUP: &str = "log_group";
+/// Source: the CloudWatch Logs log stream (for VPC flow logs, one per
+/// network interface) a record was read from, also taken from the key of a
+/// CloudWatch export file; null otherwise.
+pub const LOG_STREAM: &str = "log_stream";
+
 /// Hive partition column: UTC day of the record's time, `YYYY-MM-DD`.
 pub const DAY: &str = "day";
 /// Hive partition column: UTC hour of the record's time, `00`–`23`.
 pub const HOUR: &str = "hour";
 
-/// A derived column, for docs and DDL.
+/// A column flowlake adds to the AWS fields (derived or source), for docs and DDL.
 #[derive(Debug, Clone, Copy)]
 pub struct DerivedColumn {
     /// Column name.
@@ -75,12 +83,28 @@ pub const DERIVED: [DerivedColumn; 5] = [
     },
 ];
 
+/// Where a record came from, beyond what the flow log says: columns after
+/// the derived ones, filled by sources that know them.
+pub const SOURCE_COLUMNS: [DerivedColumn; 2] = [
+    DerivedColumn {
+        name: LOG_GROUP,
+        sql_type: "string",
+        doc: "CloudWatch Logs log group the record was read from; null for S3 and local files",
+    },
+    DerivedColumn {
+        name: LOG_STREAM,
+        sql_type: "string",
+        doc: "CloudWatch Logs log stream (one per interface), also from a CloudWatch export file's key; null otherwise",
+    },
+];
+
 /// The Arrow type of the derived timestamp columns.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
 }
 
-/// The schema of every Parquet file in the lake: AWS fields, then derived columns.
+/// The schema of every Parquet file in the lake: AWS fields, derived
+/// columns, then source columns.
 pub fn file_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
@@ -94,6 +118,8 @@ pub fn file_schema() -> SchemaRef {
             fields.push(Field::new(PROTOCOL_NAME, DataType::Utf8, true));
             fields.push(Field::new(SRCADDR_IS_PRIVATE, DataType::Boolean, true));
             fields.push(Field::new(DSTADDR_IS_PRIVATE, DataType::Boolean, true));
+            fields.push(Field::new(LOG_GROUP, DataType::Utf8, true));
+            fields.push(Field::new(LOG_STREAM, DataType::Utf8, true));
             Arc::new(Schema::new(fields))
         })
         .clone()
@@ -137,7 +163,10 @@ mod tests {
             s.field_with_name("log_status").unwrap().data_type(),
             &DataType::Utf8
         );
-        assert_eq!(s.fields().len(), FIELDS.len() + DERIVED.len());
+        assert_eq!(
+            s.fields().len(),
+            FIELDS.len() + DERIVED.len() + SOURCE_COLUMNS.len()
+        );
         assert!(
             s.field_with_name(DAY).is_err(),
             "partition columns must not be inside files"

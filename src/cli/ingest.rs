@@ -23,6 +23,9 @@ pub(crate) enum IngestCommand {
     /// A flow-log bucket: s3://bucket/[prefix], incrementally (only new or
     /// changed objects are read).
     S3(S3Args),
+    /// CloudWatch Logs log groups of flow logs, each stream continuing from
+    /// its cursor in the lake.
+    Cloudwatch(super::ingest_cloudwatch::CloudWatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +233,7 @@ pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
                 .unwrap_or_else(|| 4 * args.common.options().map_or(1, |o| o.threads));
             run_source(&source, &lake, &args.common, Some(concurrency)).await
         }
+        IngestCommand::Cloudwatch(args) => super::ingest_cloudwatch::run(args).await,
     }
 }
 
@@ -258,7 +262,7 @@ pub(crate) async fn run_source(
     })
 }
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

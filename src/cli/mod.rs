@@ -4,6 +4,7 @@ mod ddl;
 mod demo;
 mod generate;
 mod ingest;
+mod ingest_cloudwatch;
 mod lake_args;
 mod report;
 mod schema;
@@ -87,4 +88,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Schema(args) => schema::run(args),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -5,9 +5,10 @@
 //! ```text
 //! commit:  1 write the pending intent (new files, old versions to retire)
 //!          2 publish the new files (names carry the version: no old file is touched)
-//!          3 write the quarantine file
+//!          3 write the quarantine file, and the new cursors (append-only sources)
 //!          4 create the ledger entry (create-only: the commit point)
-//!          5 retire: delete old versions' files and quarantine, then their entries
+//!          5 retire: delete old versions' files, quarantine and superseded
+//!            cursors, then their entries
 //!          6 delete the intent
 //! recover: for each intent left by a dead run:
 //!          entry exists → finish steps 5 and 6 (roll forward)
@@ -25,7 +26,9 @@ use chrono::{SecondsFormat, Utc};
 use flowlake_schemas::lake::{ledger_path, pending_path, quarantine_path};
 
 use super::crashpoint::reached;
-use super::ledger::{FileEntry, LedgerEntry, PendingIntent, StoredCounts, pending_sources};
+use super::ledger::{
+    FileEntry, LedgerEntry, PendingIntent, StoredCounts, StreamRange, pending_sources,
+};
 use super::store::{Created, LakeStore, StoreError};
 use crate::process::ObjectOutput;
 use crate::sources::SourceObject;
@@ -87,6 +90,13 @@ pub struct CommitRequest<'a> {
     pub old_entries: &'a [String],
     /// The staged output.
     pub output: &'a ObjectOutput,
+    /// Append-only sources: the cursors this commit advances, as (path,
+    /// contents), and the cursor files they supersede. Empty for objects.
+    pub cursors: &'a [(String, Bytes)],
+    /// See `cursors`.
+    pub old_cursors: &'a [String],
+    /// Append-only sources: what each stream read contributed, for the entry.
+    pub streams: &'a [StreamRange],
 }
 
 /// Publishes one processed object and commits it. See the module docs.
@@ -99,6 +109,9 @@ pub async fn commit_object(
         source_key,
         old_entries,
         output,
+        cursors,
+        old_cursors,
+        streams,
     } = request;
     let version_key = object.version_key();
     let mut old_files = Vec::new();
@@ -123,6 +136,8 @@ pub async fn commit_object(
         old_entries: old_entries.to_vec(),
         old_files,
         old_quarantine,
+        cursors: cursors.iter().map(|(path, _)| path.clone()).collect(),
+        old_cursors: old_cursors.to_vec(),
     };
     let pending = pending_path(source_key);
     lake.put(&pending, to_json(&intent)).await?;
@@ -135,6 +150,10 @@ pub async fn commit_object(
     if let (Some(path), Some(staged)) = (&quarantine, &output.quarantine) {
         lake.publish(&staged.staged, path).await?;
         reached("quarantine");
+    }
+    for (path, bytes) in cursors {
+        lake.put(path, bytes.clone()).await?;
+        reached("cursor");
     }
 
     let entry = LedgerEntry {
@@ -156,6 +175,7 @@ pub async fn commit_object(
         counts: StoredCounts::new(output.counts, output.parquet_rows),
         bytes_in: output.bytes_in,
         committed_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        streams: streams.to_vec(),
     };
     let created = lake.put_create(&ledger, to_json(&entry)).await?;
     reached("ledger");

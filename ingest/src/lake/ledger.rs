@@ -101,6 +101,22 @@ pub struct LedgerEntry {
     pub bytes_in: u64,
     /// When it was committed (RFC 3339, UTC).
     pub committed_at: String,
+    /// For a unit of an append-only source: the streams it read, and how far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<StreamRange>,
+}
+
+/// The part of one stream that a unit of an append-only source read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRange {
+    /// The stream's name (a log stream).
+    pub stream: String,
+    /// Events with timestamps from here (UTC ms) ...
+    pub from_ms: i64,
+    /// ... to before here were read.
+    pub until_ms: i64,
+    /// Events written to the lake from it (new, not skipped as already read).
+    pub events: u64,
 }
 
 pub use flowlake_schemas::lake::PendingIntent;

@@ -3,12 +3,13 @@
 
 pub mod commit;
 mod crashpoint;
+pub mod cursor;
 pub mod ledger;
 pub mod lock;
 pub mod quarantine;
 pub mod store;
 
 pub use commit::{CommitError, CommitOutcome, CommitRequest, Recovery, commit_object, recover};
-pub use ledger::{LedgerEntry, LedgerIndex};
+pub use ledger::{LedgerEntry, LedgerIndex, StreamRange};
 pub use lock::{LakeLock, LockError};
 pub use store::{Created, LakeStore, StoreError};

@@ -8,7 +8,8 @@
 //! order into the one file the commit publishes.
 //!
 //! Each line of the file is one JSON object with the fields `source`,
-//! `identity`, `line`, `kind`, `reason` and `raw`. `raw` holds at most
+//! `identity`, `line`, `kind`, `reason` and `raw`, and `log_group` and
+//! `log_stream` when the line came from CloudWatch Logs. `raw` holds at most
 //! [`MAX_RAW_LINE`](flowlake_schemas::reject::MAX_RAW_LINE) bytes of the
 //! line (an over-long line is cut; its `reason` gives its full length).
 
@@ -34,6 +35,10 @@ struct QuarantinedLine<'a> {
     kind: &'static str,
     reason: String,
     raw: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_group: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_stream: Option<&'a str>,
 }
 
 /// A finished quarantine file on local disk, waiting to be published.
@@ -56,6 +61,8 @@ fn render_line(out: &mut Vec<u8>, source: &str, identity: &str, reject: &Reject)
         kind: reject.reason.kind(),
         reason: reject.reason.to_string(),
         raw: &reject.raw,
+        log_group: reject.source.as_ref().and_then(|s| s.log_group.as_deref()),
+        log_stream: reject.source.as_ref().and_then(|s| s.log_stream.as_deref()),
     };
     // Plain strings and numbers always serialise.
     if serde_json::to_writer(&mut *out, &line).is_ok() {
@@ -121,6 +128,11 @@ impl QuarantineWriter {
         // of the object.
         self.scratch.shrink_to(1 << 20);
         Ok(())
+    }
+
+    /// The first rejected lines written so far.
+    pub fn first(&self) -> &[Reject] {
+        &self.first
     }
 
     /// Flushes and syncs the file; `None` when nothing was rejected. Also
@@ -212,6 +224,7 @@ mod tests {
             size: 1,
             kind: ObjectKind::GzipText,
             time_hint_ms: None,
+            source: None,
         }
     }
 
@@ -220,6 +233,7 @@ mod tests {
             line,
             reason: RejectReason::InvalidUtf8,
             raw: format!("raw {line}"),
+            source: None,
         }
     }
 

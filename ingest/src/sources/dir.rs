@@ -16,7 +16,9 @@ const STREAM_READ_AHEAD: usize = 4;
 
 use super::aws_key::file_time_ms;
 use super::s3::KeyFilter;
-use super::{Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, locate};
+use super::{
+    Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, export_stream, locate,
+};
 
 /// Every flow-log file under a folder.
 #[derive(Debug, Clone)]
@@ -121,6 +123,7 @@ impl DirSource {
                 size: meta.len(),
                 kind,
                 time_hint_ms,
+                source: export_stream(&absolute),
             });
         }
         Ok(())

@@ -20,12 +20,15 @@
 //! - Any other S3 object is `s3://bucket/key`.
 
 pub mod aws_key;
+pub mod cloudwatch;
 pub mod dir;
 pub mod s3;
 
 use std::io;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use flowlake_schemas::RecordSource;
 use flowlake_schemas::lake::source_key;
 use tokio::sync::mpsc;
 use xxhash_rust::xxh3::xxh3_64;
@@ -65,6 +68,8 @@ pub enum VersionRoute {
     ETag,
     /// A local file's size and modification time.
     Modified,
+    /// A unit of an append-only source: written once, never replaced.
+    Unit,
 }
 
 impl VersionRoute {
@@ -72,6 +77,7 @@ impl VersionRoute {
         match self {
             VersionRoute::ETag => 'e',
             VersionRoute::Modified => 'm',
+            VersionRoute::Unit => 'u',
         }
     }
 }
@@ -95,6 +101,9 @@ pub struct SourceObject {
     pub kind: ObjectKind,
     /// A time for records that carry none (from AWS's file-name stamp), in ms.
     pub time_hint_ms: Option<i64>,
+    /// Source columns of every record in it (a CloudWatch export file's
+    /// stream, from its key; see [`export_stream`]).
+    pub source: Option<Arc<RecordSource>>,
 }
 
 impl SourceObject {
@@ -138,6 +147,24 @@ pub fn locate(key_or_path: &str, fallback: String) -> (String, String) {
             (fallback, shard)
         }
     }
+}
+
+/// The log stream of a CloudWatch Logs export object, from its key:
+/// `CreateExportTask` writes `<prefix>/<task-id>/<log-stream>/000000.gz`
+/// (numbered parts), whose lines are `<ISO 8601 timestamp> <message>`. The
+/// log group is not in the key, so it stays null.
+pub fn export_stream(key_or_path: &str) -> Option<Arc<RecordSource>> {
+    let mut parts = key_or_path.rsplit('/');
+    let name = parts.next()?;
+    let stream = parts.next()?;
+    let task = parts.next()?;
+    let numbered = name
+        .strip_suffix(".gz")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    // Task ids are UUIDs (`3a2c8e8f-…`, 36 characters with four dashes).
+    let is_task = task.len() == 36 && task.bytes().filter(|&b| b == b'-').count() == 4;
+    (numbered && is_task && !stream.is_empty())
+        .then(|| Arc::new(RecordSource::stream(None, stream)))
 }
 
 /// An opened object: whole in memory, or arriving in chunks.
@@ -196,4 +223,23 @@ pub trait Source: Send + Sync + std::fmt::Debug {
 
     /// Opens an object listed by [`Source::list`].
     async fn open(&self, object: &SourceObject) -> Result<Body, SourceError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_keys_name_their_stream() {
+        let key =
+            "exports/0c5a1b7c-3d4e-4f60-8a9b-0123456789ab/eni-0416a1c81c87ab9c9-all/000000.gz";
+        let source = export_stream(key).unwrap();
+        assert_eq!(
+            source.log_stream.as_deref(),
+            Some("eni-0416a1c81c87ab9c9-all")
+        );
+        assert!(source.log_group.is_none());
+        assert!(export_stream("AWSLogs/1/vpcflowlogs/us-east-1/2024/05/25/x.log.gz").is_none());
+        assert!(export_stream("a/b/000000.gz").is_none());
+    }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
-    new_null_array,
+    StringBuilder, new_null_array,
 };
 use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Int32Type, Int64Type};
@@ -22,6 +22,7 @@ use arrow::datatypes::{DataType, Int32Type, Int64Type};
 use crate::derive;
 use crate::fields::{FIELDS, FieldId, ValueKind, field_id};
 use crate::schema::file_schema;
+use crate::source::RecordSource;
 
 /// One AWS field's values for the rows of the batch so far.
 #[derive(Debug)]
@@ -223,6 +224,13 @@ pub(crate) struct Columns {
     start: usize,
     end: usize,
     protocol: usize,
+    /// The distinct sources of this batch's rows.
+    sources: Vec<Arc<RecordSource>>,
+    /// Per row, 1 + its index in `sources`, or 0; empty while no row of
+    /// the batch has a source (the common case costs nothing per row).
+    row_source: Vec<u32>,
+    /// The source of the rows being appended (same encoding).
+    current: u32,
 }
 
 fn index_of(name: &str) -> usize {
@@ -241,7 +249,73 @@ impl Columns {
             start: index_of("start"),
             end: index_of("end"),
             protocol: index_of("protocol"),
+            sources: Vec::new(),
+            row_source: Vec::new(),
+            current: 0,
         }
+    }
+
+    /// The source of the rows appended from now on.
+    pub(crate) fn set_source(&mut self, source: Option<&Arc<RecordSource>>) {
+        self.current = match source {
+            None => 0,
+            Some(source) => {
+                let known = self
+                    .sources
+                    .iter()
+                    .rposition(|s| Arc::ptr_eq(s, source) || **s == **source);
+                let index = known.unwrap_or_else(|| {
+                    self.sources.push(source.clone());
+                    self.sources.len() - 1
+                });
+                if self.row_source.is_empty() {
+                    self.row_source.resize(self.rows, 0);
+                }
+                u32::try_from(index + 1).unwrap_or(0)
+            }
+        };
+    }
+
+    /// Counts the row just appended.
+    #[inline]
+    pub(crate) fn end_row(&mut self) {
+        self.rows += 1;
+        if self.current != 0 || !self.row_source.is_empty() {
+            self.row_source.push(self.current);
+        }
+    }
+
+    /// The `log_group` and `log_stream` arrays of the finished batch, then
+    /// a fresh table holding only the current source.
+    fn finish_sources(&mut self, rows: usize) -> [ArrayRef; 2] {
+        let arrays = if self.row_source.is_empty() {
+            [
+                new_null_array(&DataType::Utf8, rows),
+                new_null_array(&DataType::Utf8, rows),
+            ]
+        } else {
+            self.row_source.resize(rows, 0);
+            let mut group = StringBuilder::with_capacity(rows, rows * 8);
+            let mut stream = StringBuilder::with_capacity(rows, rows * 24);
+            for &i in &self.row_source {
+                let source = i.checked_sub(1).and_then(|i| self.sources.get(i as usize));
+                group.append_option(source.and_then(|s| s.log_group.as_deref()));
+                stream.append_option(source.and_then(|s| s.log_stream.as_deref()));
+            }
+            [
+                Arc::new(group.finish()) as ArrayRef,
+                Arc::new(stream.finish()) as ArrayRef,
+            ]
+        };
+        self.row_source.clear();
+        let current = self
+            .current
+            .checked_sub(1)
+            .and_then(|i| self.sources.get(i as usize).cloned());
+        self.sources.clear();
+        self.current = 0;
+        self.set_source(current.as_ref());
+        arrays
     }
 
     /// Which privacy flags this field feeds: `Some(true)` srcaddr,
@@ -332,7 +406,7 @@ impl Columns {
             shared.push((t, a.clone()));
             a
         };
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(FIELDS.len() + 5);
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(FIELDS.len() + 7);
         for (c, f) in self.columns.iter_mut().zip(FIELDS) {
             arrays.push(if c.len() == 0 {
                 null_of(f.kind.data_type())
@@ -358,6 +432,7 @@ impl Columns {
                 flags.finish()
             });
         }
+        arrays.extend(self.finish_sources(rows));
         // The arrays follow file_schema() by construction (same table, same
         // order); a mismatch is a bug in this file, caught by every test.
         RecordBatch::try_new(file_schema(), arrays).expect("columns match the lake schema")

@@ -33,12 +33,15 @@ pub use limits::{
     TimeBounds,
 };
 
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
 use memchr::memchr;
 
 use crate::fields::{Field, ValueKind, field, field_id};
 use crate::format::Format;
 use crate::reject::{Reject, RejectReason, keep_raw};
+use crate::source::{RecordSource, export_timestamp_len};
 use columns::Columns;
 use split::for_each_field;
 use value::{address_is_private, check_action, check_log_status, parse_int};
@@ -105,6 +108,10 @@ pub struct Decoder {
     end: Option<i64>,
     line_no: u64,
     counts: LineCounts,
+    /// Source columns of the lines being fed (see [`Decoder::set_source`]).
+    source: Option<Arc<RecordSource>>,
+    /// Whether a line of field names changes the format.
+    headers: bool,
 }
 
 impl Decoder {
@@ -128,7 +135,26 @@ impl Decoder {
             end: None,
             line_no: first_line.saturating_sub(1),
             counts: LineCounts::default(),
+            source: None,
+            headers: true,
         }
+    }
+
+    /// Whether a line of field names is a header that sets the format (the
+    /// default, as in S3 text objects), or just a line that does not parse
+    /// (CloudWatch and Firehose events carry no headers, and one message
+    /// must not change how the next ones are read).
+    pub fn recognise_headers(&mut self, headers: bool) {
+        self.headers = headers;
+    }
+
+    /// Sets the source columns (`log_group`, `log_stream`) of the records in
+    /// the lines fed from now on, and of their rejects; `None` for none.
+    /// Call it at a line boundary: a partial line carried from the last
+    /// [`Decoder::decode`] takes the source in force when it ends.
+    pub fn set_source(&mut self, source: Option<Arc<RecordSource>>) {
+        self.columns.set_source(source.as_ref());
+        self.source = source;
     }
 
     /// The same decoder with other limits (the default accepts lines up to
@@ -281,9 +307,14 @@ impl Decoder {
         if line.len() > self.limits.max_line_bytes {
             return self.reject_long(line.len() as u64, line);
         }
+        // A CloudWatch export line: the event's timestamp, then the record.
+        let line = &line[export_timestamp_len(line)..];
         // Records never start with a lower-case letter unless the format's
         // first field is text; only then is the header check worth its cost.
-        if line.first().is_some_and(u8::is_ascii_lowercase) && Format::is_header_line(line) {
+        if self.headers
+            && line.first().is_some_and(u8::is_ascii_lowercase)
+            && Format::is_header_line(line)
+        {
             self.header(line);
             return;
         }
@@ -323,7 +354,7 @@ impl Decoder {
             self.reject(reason, line);
             return;
         }
-        self.columns.rows += 1;
+        self.columns.end_row();
         self.counts.records += 1;
         if self.columns.rows >= self.batch_size {
             let batch = self.columns.finish(self.batch_size);
@@ -394,6 +425,7 @@ impl Decoder {
             line: self.line_no,
             reason,
             raw: keep_raw(raw),
+            source: self.source.clone(),
         });
     }
 }

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Accounts and Regions not given are discovered with delimiter listings;
-//! days come from the time range. A base prefix that already reaches inside
+//! days come from the time range. A prefix with no `AWSLogs/` under it (a
+//! CloudWatch Logs export) is listed in full. A base prefix that already reaches inside
 //! `AWSLogs/` is listed as it is.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};

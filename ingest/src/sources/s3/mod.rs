@@ -22,7 +22,9 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::aws_key::file_time_ms;
-use super::{Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, locate};
+use super::{
+    Body, ObjectKind, Source, SourceError, SourceObject, VersionRoute, export_stream, locate,
+};
 use crate::aws::AwsSettings;
 use errors::classify;
 pub use listing::KeyFilter;
@@ -117,7 +119,13 @@ impl S3Source {
         }
         let root = format!("{base}AWSLogs/");
         let account_dirs: Vec<String> = if self.filter.accounts.is_empty() {
-            self.children(&root).await?
+            let found = self.children(&root).await?;
+            if found.is_empty() {
+                // No AWS delivery layout here (a CloudWatch Logs export, a
+                // hand-made tree): list everything under the prefix.
+                return Ok(vec![base]);
+            }
+            found
         } else {
             self.filter
                 .accounts
@@ -175,6 +183,7 @@ impl S3Source {
                     size: object.size().unwrap_or(0).max(0) as u64,
                     kind,
                     time_hint_ms,
+                    source: export_stream(key),
                 });
             }
         }

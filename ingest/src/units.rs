@@ -1,0 +1,182 @@
+//! Units of append-only sources: what a CloudWatch Logs read (and the
+//! Firehose sink's spool) commits.
+//!
+//! An S3 object is listed whole, with an identity and a version, and a new
+//! version replaces the old. A log stream only grows: each run reads what
+//! is new in many streams, and the records it writes never replace earlier
+//! ones. Such a run commits *units*: a unit holds the records of a range of
+//! events of one or more streams (with their source columns), is written
+//! once under an identity of its own (route `u`, never replaced), and
+//! advances the cursor of each stream it read (`lake::cursor`). A unit goes
+//! through the same commit protocol as an object (`lake::commit`): the
+//! cursors are published with the data files and the ledger entry, so a
+//! stream's cursor moves exactly when the records it covers become
+//! committed.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flowlake_schemas::lake::{file_stem, source_key};
+use tokio::sync::mpsc;
+
+use crate::lake::cursor::{StreamCursor, cursor_path};
+use crate::lake::{CommitError, CommitRequest, LakeStore, StreamRange, commit_object};
+use crate::process::{Event, ObjectOutput, ProcessConfig, ProcessError, process_events};
+use crate::sources::{ObjectKind, SourceObject, VersionRoute};
+
+/// Pages of events queued for the parser per unit (each up to 10,000 events).
+const QUEUED_PAGES: usize = 4;
+
+/// Why a unit could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    /// The source failed (after its retries).
+    #[error(transparent)]
+    Source(#[from] crate::sources::SourceError),
+    /// Parsing or encoding failed.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// The commit failed.
+    #[error("committing: {0}")]
+    Commit(#[from] CommitError),
+    /// The worker thread died.
+    #[error("worker thread failed: {0}")]
+    Join(String),
+}
+
+/// The [`SourceObject`] a unit is committed as: `identity` must be unique
+/// to the unit (it is never replaced), `shard` is its ledger folder.
+pub fn unit_object(identity: String, shard: String, location: String) -> SourceObject {
+    SourceObject {
+        identity,
+        shard,
+        location,
+        version: "unit".to_owned(),
+        route: VersionRoute::Unit,
+        size: 0,
+        kind: ObjectKind::Text,
+        time_hint_ms: None,
+        source: None,
+    }
+}
+
+/// Parses and encodes one unit's events on the CPU pool as they are sent.
+#[derive(Debug)]
+pub struct UnitWriter {
+    object: SourceObject,
+    key: String,
+    tx: Option<mpsc::Sender<Vec<Event>>>,
+    handle: tokio::task::JoinHandle<Result<ObjectOutput, ProcessError>>,
+    events: u64,
+}
+
+impl UnitWriter {
+    /// Starts writing the unit `object`.
+    pub fn start(
+        object: SourceObject,
+        pool: Arc<rayon::ThreadPool>,
+        config: Arc<ProcessConfig>,
+    ) -> UnitWriter {
+        let key = file_stem(&source_key(&object.identity), &object.version_key());
+        let (tx, mut rx) = mpsc::channel::<Vec<Event>>(QUEUED_PAGES);
+        let (unit, stem) = (object.clone(), key.clone());
+        let handle = tokio::task::spawn_blocking(move || {
+            pool.install(|| {
+                let pages = std::iter::from_fn(|| rx.blocking_recv());
+                process_events(&unit, &stem, pages, &config)
+            })
+        });
+        UnitWriter {
+            object,
+            key,
+            tx: Some(tx),
+            handle,
+            events: 0,
+        }
+    }
+
+    /// Events sent so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The unit as committed.
+    pub fn object(&self) -> &SourceObject {
+        &self.object
+    }
+
+    /// Queues events for the parser. An error means the parser stopped;
+    /// [`UnitWriter::finish`] says why.
+    pub async fn send(&mut self, events: Vec<Event>) -> bool {
+        self.events += events.len() as u64;
+        match &self.tx {
+            Some(tx) if !events.is_empty() => tx.send(events).await.is_ok(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Ends the unit: the staged output, ready to commit.
+    pub async fn finish(mut self) -> Result<ObjectOutput, UnitError> {
+        drop(self.tx.take());
+        let output = (&mut self.handle)
+            .await
+            .map_err(|e| UnitError::Join(e.to_string()))??;
+        Ok(output)
+    }
+
+    /// The staging key of its files (for messages and tests).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A stream's cursor to commit with a unit, and the file it replaces.
+#[derive(Debug, Clone)]
+pub struct CursorAdvance {
+    /// The new cursor.
+    pub cursor: StreamCursor,
+    /// The committed cursor file it supersedes, if any.
+    pub replaces: Option<String>,
+    /// What the unit read of the stream, for the ledger entry.
+    pub range: StreamRange,
+}
+
+/// Commits a finished unit with the cursors it advances; returns each new
+/// cursor's path, in the order given. On failure the staged files are
+/// removed and nothing of the unit is committed.
+pub async fn commit_unit(
+    lake: &LakeStore,
+    object: &SourceObject,
+    cursor_source: &str,
+    output: &ObjectOutput,
+    advances: &[CursorAdvance],
+) -> Result<Vec<String>, CommitError> {
+    let mut cursors = Vec::with_capacity(advances.len());
+    for a in advances {
+        let path = cursor_path(cursor_source, &a.cursor.stream, a.cursor.seq);
+        // Plain structs of strings and numbers always serialise.
+        let bytes = Bytes::from(serde_json::to_vec(&a.cursor).unwrap_or_default());
+        cursors.push((path, bytes));
+    }
+    let old: Vec<String> = advances.iter().filter_map(|a| a.replaces.clone()).collect();
+    let ranges: Vec<StreamRange> = advances.iter().map(|a| a.range.clone()).collect();
+    let committed = commit_object(
+        lake,
+        CommitRequest {
+            object,
+            source_key: &source_key(&object.identity),
+            old_entries: &[],
+            output,
+            cursors: &cursors,
+            old_cursors: &old,
+            streams: &ranges,
+        },
+    )
+    .await;
+    if let Err(e) = committed {
+        output.discard();
+        return Err(e);
+    }
+    Ok(cursors.into_iter().map(|(path, _)| path).collect())
+}
