@@ -14,6 +14,8 @@ mod harness;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/cloudwatch.rs"]
+mod cloudwatch;
 #[path = "e2e/commit_model.rs"]
 mod commit_model;
 #[path = "e2e/exactly_once.rs"]

@@ -4,11 +4,16 @@
 //! ```text
 //! per group:  DescribeLogGroups (account) ─▶ cursors ─▶ DescribeLogStreams ─▶ plan
 //! per batch of ≤100 streams (concurrently, paced under the quota):
-//!   FilterLogEvents pages ─▶ StreamRead::offer (new / duplicate / before start)
+//!   time slices of [start, end), each one whole FilterLogEvents pagination
+//!     ─▶ StreamRead::offer (new / duplicate / before start)
 //!     ─▶ UnitWriter (parse, encode on the CPU pool)
-//!     ─▶ every `checkpoint_every` events and at the end: commit_unit
-//!        (data files + the batch's cursors, one commit)
+//!     ─▶ after the slice that reaches `checkpoint_every` events, and at the
+//!        end: commit_unit (data files + the batch's cursors, one commit)
 //! ```
+//!
+//! A cursor only ever moves to the end of a slice whose pagination ran to
+//! its end: nothing is assumed about the order of events within a page or
+//! across pages (AWS sorts them by time; other servers need not).
 //!
 //! Each stream is read from its cursor's look-back point (`StreamCursor::
 //! resume_from_ms`) up to the run's end time (`--to`, else the time the run
@@ -32,7 +37,7 @@ use crate::lake::{LakeStore, StreamRange, recover};
 use crate::pipeline::{IngestError, IngestOptions, ObjectReport, Progress, under_lock};
 use crate::process::{Event, ProcessConfig, ProcessError};
 use crate::sources::SourceError;
-use crate::sources::cloudwatch::{CloudWatchLogs, LogEvent, MAX_STREAMS_PER_CALL};
+use crate::sources::cloudwatch::{CloudWatchLogs, MAX_STREAMS_PER_CALL};
 use crate::units::{CursorAdvance, UnitError, UnitWriter, commit_unit, unit_object};
 
 /// `lastEventTimestamp` is eventually consistent ("typically less than an
@@ -318,7 +323,10 @@ async fn plan_group(
         };
         let mut start = cursor.resume_from_ms(options.lookback_ms);
         if path.is_none() {
-            start = options.from_ms.unwrap_or(0);
+            start = options
+                .from_ms
+                .unwrap_or(0)
+                .max(stream.first_event_ms.unwrap_or(0));
         } else if let Some(from) = options.from_ms {
             start = start.max(from);
         }
@@ -356,6 +364,60 @@ async fn plan_group(
         });
     }
     Ok((listed, skipped, batches))
+}
+
+/// The time slices a batch is read in: each a whole FilterLogEvents
+/// pagination, sized to about `checkpoint_every` events (halved after a
+/// slice with more, doubled after one with under a quarter), so a backfill
+/// commits as it goes and a scheduled run's short window is one slice.
+#[derive(Debug)]
+struct Slices {
+    next_ms: i64,
+    end_ms: i64,
+    width_ms: i64,
+    target: u64,
+}
+
+/// The first slice of a long read (a scheduled run's window is shorter).
+const FIRST_SLICE_MS: i64 = 6 * 3_600_000;
+/// The narrowest slice.
+const MIN_SLICE_MS: i64 = 1_000;
+
+impl Slices {
+    fn new(start_ms: i64, end_ms: i64, target: u64) -> Slices {
+        Slices {
+            next_ms: start_ms,
+            end_ms,
+            width_ms: FIRST_SLICE_MS,
+            target: target.max(1),
+        }
+    }
+
+    fn next_slice(&self) -> Option<(i64, i64)> {
+        (self.next_ms < self.end_ms).then(|| {
+            let end = self.next_ms.saturating_add(self.width_ms).min(self.end_ms);
+            (self.next_ms, end)
+        })
+    }
+
+    /// Marks a slice read to the end, with `events` returned.
+    fn done(&mut self, (_, end): (i64, i64), events: u64) {
+        self.next_ms = end;
+        if events > self.target {
+            self.width_ms = (self.width_ms / 2).max(MIN_SLICE_MS);
+        } else if events < self.target / 4 {
+            self.width_ms = self.width_ms.saturating_mul(2);
+        }
+    }
+
+    /// Everything before this has been read.
+    fn read_until(&self) -> i64 {
+        self.next_ms
+    }
+
+    fn finished(&self) -> bool {
+        self.next_ms >= self.end_ms
+    }
 }
 
 /// One committed unit, for the summary.
@@ -405,9 +467,9 @@ async fn read_batch(
         names.len(),
         names.first().map(String::as_str).unwrap_or_default()
     );
-    let mut token: Option<String> = None;
+    let mut slices = Slices::new(start_ms, batch.end_ms, options.checkpoint_every);
     let mut unit_no = 0usize;
-    'units: loop {
+    loop {
         let unit = unit_object(
             format!(
                 "{}@{}/{}/{}",
@@ -417,70 +479,73 @@ async fn read_batch(
             location.clone(),
         );
         unit_no += 1;
+        let object = unit.clone();
         let mut writer = UnitWriter::start(unit, pool.clone(), config.clone());
         let mut tally = UnitTally::default();
         let mut ranges: HashMap<usize, (i64, i64)> = HashMap::new();
-        let (done, read_until) = loop {
-            let page = match api
-                .filter_page(
-                    &batch.group,
-                    &names,
-                    (start_ms, batch.end_ms),
-                    token.clone(),
-                )
-                .await
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    outcome.error = Some((location, UnitError::Source(e)));
-                    drop(writer);
-                    break 'units;
-                }
-            };
-            let repeated = page.events.is_empty() && page.next.is_some() && page.next == token;
-            let last_ms = page.events.last().map(|e| e.timestamp_ms);
-            let mut events = Vec::with_capacity(page.events.len());
-            for LogEvent {
-                stream,
-                timestamp_ms,
-                id,
-                message,
-            } in page.events
-            {
-                tally.events += 1;
-                let Some((i, source)) = sources.get(&stream) else {
-                    // Not a stream asked for: never seen from a real server.
-                    tally.before_start += 1;
-                    continue;
-                };
-                match batch.streams[*i].read.offer(timestamp_ms, &id) {
-                    Seen::New => {
-                        let range = ranges.entry(*i).or_insert((timestamp_ms, timestamp_ms));
-                        range.0 = range.0.min(timestamp_ms);
-                        range.1 = range.1.max(timestamp_ms);
-                        events.push(Event {
-                            source: source.clone(),
-                            message,
-                        })
+        // Whole slices only: a cursor moves to the end of a slice read to
+        // the end of its pagination, whatever order the events came in.
+        let mut failed = None;
+        while let Some(slice) = slices.next_slice() {
+            let mut token: Option<String> = None;
+            let mut returned = 0u64;
+            loop {
+                let page = match api
+                    .filter_page(&batch.group, &names, slice, token.clone())
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        failed = Some(UnitError::Source(e));
+                        break;
                     }
-                    Seen::Duplicate => tally.duplicates += 1,
-                    Seen::BeforeStart => tally.before_start += 1,
+                };
+                let repeated = page.events.is_empty() && page.next.is_some() && page.next == token;
+                returned += page.events.len() as u64;
+                let mut events = Vec::with_capacity(page.events.len());
+                for event in page.events {
+                    tally.events += 1;
+                    let Some((i, source)) = sources.get(&event.stream) else {
+                        // Not a stream asked for: never seen from a real server.
+                        tally.before_start += 1;
+                        continue;
+                    };
+                    match batch.streams[*i].read.offer(event.timestamp_ms, &event.id) {
+                        Seen::New => {
+                            let t = event.timestamp_ms;
+                            let range = ranges.entry(*i).or_insert((t, t));
+                            *range = (range.0.min(t), range.1.max(t));
+                            events.push(Event {
+                                source: source.clone(),
+                                message: event.message,
+                            });
+                        }
+                        Seen::Duplicate => tally.duplicates += 1,
+                        Seen::BeforeStart => tally.before_start += 1,
+                    }
+                }
+                if !writer.send(events).await {
+                    break;
+                }
+                token = if repeated { None } else { page.next };
+                if token.is_none() {
+                    break;
                 }
             }
-            if !writer.send(events).await {
-                break (true, batch.end_ms);
+            if failed.is_some() {
+                break;
             }
-            token = if repeated { None } else { page.next };
-            if token.is_none() {
-                break (true, batch.end_ms);
+            slices.done(slice, returned);
+            if writer.events() >= options.checkpoint_every {
+                break;
             }
-            if writer.events() >= options.checkpoint_every
-                && let Some(last) = last_ms
-            {
-                break (false, last);
-            }
-        };
-        let object = writer.object().clone();
+        }
+        if let Some(e) = failed {
+            drop(writer);
+            outcome.error = Some((location, e));
+            break;
+        }
+        let read_until = slices.read_until();
         let output = match writer.finish().await {
             Ok(output) => output,
             Err(e) => {
@@ -490,19 +555,17 @@ async fn read_batch(
         };
         let mut advances = Vec::new();
         let mut advanced = Vec::new();
-        for (i, planned) in batch.streams.iter_mut().enumerate() {
-            if !planned.read.can_advance(read_until) {
+        for (i, planned) in batch.streams.iter().enumerate() {
+            let Some(cursor) = planned.read.advance(read_until) else {
                 continue;
-            }
-            let events = planned.read.new_events;
-            let cursor = planned.read.advance(read_until);
+            };
             let (first, last) = ranges.get(&i).copied().unwrap_or((read_until, read_until));
             advances.push(CursorAdvance {
                 range: StreamRange {
                     stream: planned.name.clone(),
                     from_ms: first.min(planned.read.start_ms.max(0)),
                     until_ms: read_until.max(last),
-                    events,
+                    events: planned.read.new_events,
                 },
                 cursor,
                 replaces: planned.read.committed_path.clone(),
@@ -536,7 +599,7 @@ async fn read_batch(
                 break;
             }
         }
-        if done {
+        if slices.finished() {
             break;
         }
     }

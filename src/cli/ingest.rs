@@ -73,11 +73,11 @@ pub(crate) struct WindowArgs {
     /// Only AWS deliveries for records from this time on (2024-05-25, RFC
     /// 3339, -2h, -7d), by the time in their keys and file names; files not
     /// named as AWS names deliveries are always read.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     from: Option<String>,
 
     /// Only AWS deliveries for records before this time.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     to: Option<String>,
 }
 

@@ -39,11 +39,11 @@ pub(crate) struct CloudWatchArgs {
     /// Streams read for the first time start here (2024-05-25, RFC 3339,
     /// -2h, -7d); also a lower bound for every stream. Default: their first
     /// event.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     from: Option<String>,
 
     /// Read events before this time (default: when the run starts).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     to: Option<String>,
 
     /// Window re-read behind each stream's cursor for late events (30m, 1h, 2d).

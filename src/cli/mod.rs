@@ -97,4 +97,35 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    #[test]
+    fn times_back_from_now_parse_as_values_not_flags() {
+        use clap::Parser;
+        for args in [
+            &[
+                "flowlake", "ingest", "s3", "s3://b", "--lake", "l", "--from", "-1d",
+            ][..],
+            &[
+                "flowlake", "ingest", "dir", "d", "--lake", "l", "--to", "-2h",
+            ],
+            &[
+                "flowlake",
+                "ingest",
+                "cloudwatch",
+                "--log-group",
+                "g",
+                "--lake",
+                "l",
+                "--from",
+                "-7d",
+            ],
+            &[
+                "flowlake", "report", "summary", "--lake", "l", "--from", "-2h", "--to", "-1h",
+            ],
+        ] {
+            if let Err(e) = super::Cli::try_parse_from(args) {
+                panic!("{args:?}: {e}");
+            }
+        }
+    }
 }

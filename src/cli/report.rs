@@ -57,11 +57,11 @@ pub(crate) struct ReportArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct TimeArgs {
     /// Only records starting at or after this time (2024-05-25, 2024-05-25T05:00, RFC 3339, -2h, -7d).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     from: Option<String>,
 
     /// Only records starting before this time (same forms as --from).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     to: Option<String>,
 }
 

@@ -300,6 +300,63 @@ fn start_moto(python: &Path, auth: bool) -> Moto {
     }
 }
 
+/// `tests/py/fault_proxy.py` in front of `upstream`: every `every`-th S3
+/// object GET or CloudWatch Logs call throttled, every `other`-th dropped
+/// (S3) or failed with a 500 (CloudWatch Logs).
+pub(crate) struct FaultProxy {
+    pub(crate) endpoint: String,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl FaultProxy {
+    pub(crate) fn start(
+        python: &Path,
+        upstream: &str,
+        dir: &Path,
+        every: u32,
+        other: u32,
+    ) -> FaultProxy {
+        let port_file = dir.join("proxy.port");
+        let log = dir.join("faults.log");
+        let child = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fault_proxy.py"))
+            .args([upstream, port_file.to_str().unwrap()])
+            .args([every.to_string(), other.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while std::fs::read_to_string(&port_file).map_or(true, |p| p.is_empty()) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "proxy did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let port = std::fs::read_to_string(&port_file).unwrap();
+        FaultProxy {
+            endpoint: format!("http://127.0.0.1:{}", port.trim()),
+            child,
+            log,
+        }
+    }
+
+    /// Stops the proxy; returns its log of the faults it injected.
+    pub(crate) fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
 /// The shared moto server, or `None` (skip) without the test Python.
 pub(crate) fn moto() -> Option<&'static Moto> {
     static MOTO: std::sync::OnceLock<Option<Moto>> = std::sync::OnceLock::new();

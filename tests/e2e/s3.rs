@@ -3,7 +3,7 @@
 //! server faults, clear failures, and a lake that itself lives on S3.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -256,32 +256,11 @@ fn throttling_and_dropped_connections_are_retried() {
     let sample = dir.join("sample");
     let manifest = generate(&sample, 10_000, 12, 35);
     s3_put(&python, &moto.endpoint, "faulty", &sample, "", false, None);
-    let port_file = dir.join("proxy.port");
-    let fault_log = dir.join("faults.log");
-    let mut proxy = Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fault_proxy.py"))
-        .args([&moto.endpoint, port_file.to_str().unwrap(), "3", "4"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&fault_log).unwrap())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while !port_file.exists() || std::fs::read_to_string(&port_file).unwrap().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "proxy did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let endpoint = format!(
-        "http://127.0.0.1:{}",
-        std::fs::read_to_string(&port_file).unwrap().trim()
-    );
+    let mut proxy = FaultProxy::start(&python, &moto.endpoint, &dir, 3, 4);
+    let endpoint = proxy.endpoint.clone();
     let lake = dir.join("lake");
     let (code, summary) = ingest_s3(&endpoint, "s3://faulty", lake.to_str().unwrap(), &[]);
-    let _ = proxy.kill();
-    let _ = proxy.wait();
-    let faults = std::fs::read_to_string(&fault_log).unwrap();
+    let faults = proxy.stop();
     assert!(
         faults.contains("slowdown") && faults.contains("dropped"),
         "faults were injected: {faults}"

@@ -1,7 +1,10 @@
-"""An HTTP proxy in front of the S3 test server that injects the faults a
-real S3 connection has: every Nth object GET answers 503 SlowDown, and every
-Mth object GET is cut off half-way through its body (a dropped connection).
-Listings and writes pass through untouched.
+"""An HTTP proxy in front of the S3 / CloudWatch Logs test server that
+injects the faults a real connection has. S3: every Nth object GET answers
+503 SlowDown, and every Mth object GET is cut off half-way through its body
+(a dropped connection); listings and writes pass through untouched.
+CloudWatch Logs (POSTs with an `X-Amz-Target: Logs_…` header): every Nth
+call answers 400 ThrottlingException, as AWS does past the quota, and
+every Mth a 500.
 
 Usage: fault_proxy.py <upstream http://host:port> <port file> <slowdown every N> <drop every M>
 Writes the port it listens on to <port file>, then serves until killed.
@@ -19,6 +22,9 @@ lock = threading.Lock()
 gets = 0
 stats = {"slowdown": 0, "dropped": 0}
 
+THROTTLED = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+INTERNAL = b'{"__type":"ServiceUnavailableException","message":"internal error"}'
+
 SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
             b'<Message>Please reduce your request rate.</Message></Error>')
 
@@ -29,8 +35,18 @@ class Proxy(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def json_error(self, kind, status, error_type, body):
+        stats.setdefault(kind, 0)
+        self.log_fault(kind)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("x-amzn-ErrorType", error_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_fault(self, kind):
-        stats[kind] += 1
+        stats[kind] = stats.get(kind, 0) + 1
         print(f"{kind} {self.path}", file=sys.stderr, flush=True)
 
     def forward(self):
@@ -42,6 +58,15 @@ class Proxy(BaseHTTPRequestHandler):
         is_object_get = (self.command == "GET" and "list-type" not in route.query
                          and "delimiter" not in route.query and route.path.strip("/").count("/") >= 1)
         fault = None
+        is_logs = self.command == "POST" and (self.headers.get("X-Amz-Target") or "").startswith("Logs_")
+        if is_logs:
+            with lock:
+                gets += 1
+                n = gets
+            if SLOW_EVERY and n % SLOW_EVERY == 0:
+                return self.json_error("throttled", 400, "ThrottlingException", THROTTLED)
+            if DROP_EVERY and n % DROP_EVERY == 0:
+                return self.json_error("internal", 500, "ServiceUnavailableException", INTERNAL)
         if is_object_get:
             with lock:
                 gets += 1

@@ -148,9 +148,9 @@ pub struct StreamRead {
     /// Where this run's read of the stream starts (UTC ms).
     pub start_ms: i64,
     known: IdSet,
-    /// (timestamp, id hash) of events read this run, pruned to the window.
+    /// (timestamp, id hash) of events read this run, pruned to the window
+    /// at each commit.
     seen: Vec<(i64, u64)>,
-    newest_ms: i64,
     lookback_ms: i64,
     /// Events written since the last commit of this stream.
     pub new_events: u64,
@@ -170,7 +170,6 @@ impl StreamRead {
             committed_path,
             start_ms,
             seen: Vec::new(),
-            newest_ms: i64::MIN,
             lookback_ms,
             new_events: 0,
         }
@@ -183,15 +182,6 @@ impl StreamRead {
         }
         let hash = id_hash(id);
         self.seen.push((timestamp_ms, hash));
-        if timestamp_ms > self.newest_ms {
-            self.newest_ms = timestamp_ms;
-            // Events come sorted by timestamp: ids more than a window behind
-            // the newest can never be needed by the next cursor.
-            if self.seen.len() >= 4096 && self.seen.len().is_power_of_two() {
-                let horizon = self.newest_ms.saturating_sub(self.lookback_ms);
-                self.seen.retain(|&(t, _)| t >= horizon);
-            }
-        }
         if timestamp_ms < self.committed.read_until_ms && self.known.contains(hash) {
             return Seen::Duplicate;
         }
@@ -199,40 +189,64 @@ impl StreamRead {
         Seen::New
     }
 
-    /// True when a commit now, with everything before `read_until_ms` read,
-    /// may move the cursor: the read has passed the committed position (a
-    /// cursor moved earlier would lose ids still needed).
-    pub fn can_advance(&self, read_until_ms: i64) -> bool {
-        read_until_ms >= self.committed.read_until_ms && read_until_ms > self.start_ms
+    /// The cursor to commit once every event of the stream with a timestamp
+    /// from [`StreamRead::start_ms`] to before `read_until_ms` has been read
+    /// (whole time slices, never part of a pagination: no order of events
+    /// is assumed), or `None` when the committed one still holds.
+    ///
+    /// Past the committed position the cursor moves there and keeps the ids
+    /// seen in the new window. Still inside the committed window (a
+    /// re-read not yet past it) it stays, and the ids of events written
+    /// since are added to it, so a crash before the read passes it writes
+    /// none of them twice.
+    pub fn advance(&self, read_until_ms: i64) -> Option<StreamCursor> {
+        if read_until_ms <= self.start_ms {
+            return None;
+        }
+        let events = self.committed.events + self.new_events;
+        if read_until_ms > self.committed.read_until_ms {
+            let ids_from = read_until_ms
+                .saturating_sub(self.lookback_ms)
+                .max(self.start_ms);
+            let mut next = StreamCursor {
+                stream: self.committed.stream.clone(),
+                seq: self.committed.seq + 1,
+                read_until_ms,
+                ids_from_ms: ids_from,
+                ids: String::new(),
+                events,
+            };
+            next.set_ids(self.seen_since(ids_from).collect());
+            return Some(next);
+        }
+        if self.new_events == 0 {
+            return None;
+        }
+        let mut next = StreamCursor {
+            seq: self.committed.seq + 1,
+            events,
+            ..self.committed.clone()
+        };
+        let ids = self.known.0.iter().copied();
+        next.set_ids(
+            ids.chain(self.seen_since(self.committed.ids_from_ms))
+                .collect(),
+        );
+        Some(next)
     }
 
-    /// The next cursor, with everything before `read_until_ms` read; this
-    /// read then continues from it (the caller commits it first).
-    pub fn advance(&mut self, read_until_ms: i64) -> StreamCursor {
-        let ids_from = read_until_ms
-            .saturating_sub(self.lookback_ms)
-            .max(self.start_ms);
-        let ids = self
-            .seen
+    fn seen_since(&self, from_ms: i64) -> impl Iterator<Item = u64> + '_ {
+        self.seen
             .iter()
-            .filter(|&&(t, _)| t >= ids_from)
+            .filter(move |&&(t, _)| t >= from_ms)
             .map(|&(_, h)| h)
-            .collect();
-        let mut next = StreamCursor {
-            stream: self.committed.stream.clone(),
-            seq: self.committed.seq + 1,
-            read_until_ms,
-            ids_from_ms: ids_from,
-            ids: String::new(),
-            events: self.committed.events + self.new_events,
-        };
-        next.set_ids(ids);
-        next
     }
 
     /// Records that `cursor` (from [`StreamRead::advance`]) is committed at `path`.
     pub fn committed_as(&mut self, cursor: StreamCursor, path: String) {
         self.known = cursor.id_set();
+        let horizon = cursor.ids_from_ms;
+        self.seen.retain(|&(t, _)| t >= horizon);
         self.committed = cursor;
         self.committed_path = Some(path);
         self.new_events = 0;
@@ -304,7 +318,7 @@ mod tests {
         let mut read = StreamRead::new(StreamCursor::new("s"), None, 0, hour);
         assert_eq!(read.offer(10 * hour, "a"), Seen::New);
         assert_eq!(read.offer(10 * hour + 5, "b"), Seen::New);
-        let cursor = read.advance(11 * hour);
+        let cursor = read.advance(11 * hour).unwrap();
         assert_eq!((cursor.seq, cursor.ids_from_ms), (1, 10 * hour));
         assert_eq!(cursor.id_set().len(), 2);
 
@@ -317,13 +331,22 @@ mod tests {
         assert_eq!(again.offer(10 * hour + 5, "b"), Seen::Duplicate);
         assert_eq!(again.offer(11 * hour + 1, "c"), Seen::New);
         assert_eq!(again.new_events, 2);
-        assert!(
-            !again.can_advance(10 * hour + 2),
-            "behind the committed cursor"
+        // A slice ending inside the committed window keeps the cursor where
+        // it is and adds the ids written since.
+        let held = again.advance(10 * hour + 2).unwrap();
+        assert_eq!(
+            (held.read_until_ms, held.ids_from_ms),
+            (11 * hour, 10 * hour)
         );
-        let next = again.advance(12 * hour);
+        assert_eq!(held.id_set().len(), 4, "a, b, late and c");
+        let next = again.advance(12 * hour).unwrap();
         assert_eq!((next.seq, next.events), (2, 4));
         assert_eq!(next.id_set().len(), 1, "only ids inside the new window");
+        let idle = StreamRead::new(next, None, 11 * hour, hour);
+        assert!(
+            idle.advance(11 * hour + 5).is_none(),
+            "nothing new, not past it"
+        );
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub const MAX_EVENTS_PER_PAGE: i32 = 10_000;
 pub struct LogStream {
     /// Its name (`eni-0123…-all` for VPC flow logs).
     pub name: String,
+    /// Timestamp of its earliest event, if it has any.
+    pub first_event_ms: Option<i64>,
     /// Timestamp of its latest event (eventually consistent: typically
     /// less than an hour behind), if it has any.
     pub last_event_ms: Option<i64>,
@@ -67,7 +69,7 @@ pub struct LogEvent {
 /// One page of FilterLogEvents.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
-    /// Events, sorted by timestamp.
+    /// Events (AWS sorts them by timestamp; flowlake assumes no order).
     pub events: Vec<LogEvent>,
     /// The token for the next page; `None` at the end.
     pub next: Option<String>,
@@ -257,6 +259,7 @@ impl CloudWatchLogs {
             out.extend(page.log_streams().iter().filter_map(|s| {
                 Some(LogStream {
                     name: s.log_stream_name()?.to_owned(),
+                    first_event_ms: s.first_event_timestamp(),
                     last_event_ms: s.last_event_timestamp(),
                 })
             }));
