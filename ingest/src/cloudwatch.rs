@@ -45,6 +45,9 @@ use crate::units::{CursorAdvance, UnitError, UnitWriter, commit_unit, unit_objec
 /// before where its read would start.
 const LAST_EVENT_LAG_MS: i64 = 3_600_000;
 
+/// Empty pages answering a token with itself, in a row, taken as the end.
+const MAX_REPEATED_TOKEN: u32 = 3;
+
 /// How a CloudWatch Logs ingest runs.
 #[derive(Debug, Clone)]
 pub struct CloudWatchOptions {
@@ -489,6 +492,7 @@ async fn read_batch(
         while let Some(slice) = slices.next_slice() {
             let mut token: Option<String> = None;
             let mut returned = 0u64;
+            let mut repeats = 0u32;
             loop {
                 let page = match api
                     .filter_page(&batch.group, &names, slice, token.clone())
@@ -500,7 +504,12 @@ async fn read_batch(
                         break;
                     }
                 };
+                // An empty page may carry a token: only its absence ends the
+                // pagination. A server that answers the same token with an
+                // empty page again and again would loop for ever; after a
+                // few times that counts as the end.
                 let repeated = page.events.is_empty() && page.next.is_some() && page.next == token;
+                repeats = if repeated { repeats + 1 } else { 0 };
                 returned += page.events.len() as u64;
                 let mut events = Vec::with_capacity(page.events.len());
                 for event in page.events {
@@ -527,7 +536,12 @@ async fn read_batch(
                 if !writer.send(events).await {
                     break;
                 }
-                token = if repeated { None } else { page.next };
+                token = if repeats >= MAX_REPEATED_TOKEN {
+                    tracing::warn!(group = %batch.group, "The same next token came back {repeats} times with no events; taking it as the end.");
+                    None
+                } else {
+                    page.next
+                };
                 if token.is_none() {
                     break;
                 }

@@ -156,8 +156,9 @@ fn render_summary(s: &CloudWatchSummary) -> String {
         n(s.before_start)
     ));
     out.push_str(&format!(
-        "  commits  {} units, {} stream cursors advanced, {} Parquet files ({:.1} MB)\n",
+        "  commits  {} unit{}, {} stream cursors advanced, {} Parquet files ({:.1} MB)\n",
         n(s.units),
+        if s.units == 1 { "" } else { "s" },
         n(s.checkpoints),
         n(s.files_written),
         s.bytes_out as f64 / 1e6

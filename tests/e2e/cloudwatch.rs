@@ -29,7 +29,11 @@ struct Put {
 /// test puts can be found in the lake by (stream, bytes).
 fn record(stream: &str, id: u64, start_s: i64) -> String {
     let eni = stream.trim_end_matches("-all");
-    let action = if id.is_multiple_of(5) { "REJECT" } else { "ACCEPT" };
+    let action = if id.is_multiple_of(5) {
+        "REJECT"
+    } else {
+        "ACCEPT"
+    };
     format!(
         "2 123456789012 {eni} 10.0.{}.{} 198.51.100.{} {} 443 6 3 {id} {start_s} {} {action} OK",
         id % 200,
@@ -347,7 +351,7 @@ fn a_wrong_format_stops_early_and_the_right_one_reads_everything() {
 }
 
 #[test]
-fn throttling_and_server_errors_are_retried() {
+fn throttling_server_errors_and_empty_pages_are_ridden_out() {
     let Some(python) = python() else { return };
     let moto = moto().unwrap();
     let dir = scratch("cwl-faults");
@@ -367,11 +371,13 @@ fn throttling_and_server_errors_are_retried() {
         ));
     }
     put(&python, &moto.endpoint, &dir, &puts);
-    let mut proxy = FaultProxy::start(&python, &moto.endpoint, &dir, 3, 7);
+    let mut proxy = FaultProxy::start(&python, &moto.endpoint, &dir, (3, 7, 2));
     let (code, s, err) = ingest_cwl(&proxy.endpoint, &lake, &[group], &[]);
     let faults = proxy.stop();
     assert!(
-        faults.contains("throttled") && faults.contains("internal"),
+        faults.contains("throttled")
+            && faults.contains("internal")
+            && faults.contains("empty-page"),
         "faults were injected: {faults}"
     );
     assert_eq!(code, 0, "{s} {err}");

@@ -302,7 +302,9 @@ fn start_moto(python: &Path, auth: bool) -> Moto {
 
 /// `tests/py/fault_proxy.py` in front of `upstream`: every `every`-th S3
 /// object GET or CloudWatch Logs call throttled, every `other`-th dropped
-/// (S3) or failed with a 500 (CloudWatch Logs).
+/// (S3) or failed with a 500 (CloudWatch Logs), and every `empty`-th
+/// FilterLogEvents call with a token answered by an empty page and the
+/// same token (0: never).
 pub(crate) struct FaultProxy {
     pub(crate) endpoint: String,
     child: std::process::Child,
@@ -314,15 +316,14 @@ impl FaultProxy {
         python: &Path,
         upstream: &str,
         dir: &Path,
-        every: u32,
-        other: u32,
+        (every, other, empty): (u32, u32, u32),
     ) -> FaultProxy {
         let port_file = dir.join("proxy.port");
         let log = dir.join("faults.log");
         let child = Command::new(python)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fault_proxy.py"))
             .args([upstream, port_file.to_str().unwrap()])
-            .args([every.to_string(), other.to_string()])
+            .args([every.to_string(), other.to_string(), empty.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -256,7 +256,7 @@ fn throttling_and_dropped_connections_are_retried() {
     let sample = dir.join("sample");
     let manifest = generate(&sample, 10_000, 12, 35);
     s3_put(&python, &moto.endpoint, "faulty", &sample, "", false, None);
-    let mut proxy = FaultProxy::start(&python, &moto.endpoint, &dir, 3, 4);
+    let mut proxy = FaultProxy::start(&python, &moto.endpoint, &dir, (3, 4, 0));
     let endpoint = proxy.endpoint.clone();
     let lake = dir.join("lake");
     let (code, summary) = ingest_s3(&endpoint, "s3://faulty", lake.to_str().unwrap(), &[]);

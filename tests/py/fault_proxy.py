@@ -6,10 +6,15 @@ CloudWatch Logs (POSTs with an `X-Amz-Target: Logs_…` header): every Nth
 call answers 400 ThrottlingException, as AWS does past the quota, and
 every Mth a 500.
 
-Usage: fault_proxy.py <upstream http://host:port> <port file> <slowdown every N> <drop every M>
+With a fifth argument K, every Kth FilterLogEvents call that carries a
+nextToken is answered with an empty page and the same token (AWS may send
+empty pages while a token is present).
+
+Usage: fault_proxy.py <upstream http://host:port> <port file> <slowdown every N> <drop every M> [empty every K]
 Writes the port it listens on to <port file>, then serves until killed.
 """
 import http.client
+import json
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +23,8 @@ from urllib.parse import urlsplit
 UPSTREAM = urlsplit(sys.argv[1])
 SLOW_EVERY = int(sys.argv[3])
 DROP_EVERY = int(sys.argv[4])
+EMPTY_EVERY = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+filters = 0
 lock = threading.Lock()
 gets = 0
 stats = {"slowdown": 0, "dropped": 0}
@@ -67,6 +74,23 @@ class Proxy(BaseHTTPRequestHandler):
                 return self.json_error("throttled", 400, "ThrottlingException", THROTTLED)
             if DROP_EVERY and n % DROP_EVERY == 0:
                 return self.json_error("internal", 500, "ServiceUnavailableException", INTERNAL)
+            token = None
+            if self.headers.get("X-Amz-Target", "").endswith("FilterLogEvents") and body:
+                token = json.loads(body).get("nextToken")
+            if token and EMPTY_EVERY:
+                global filters
+                with lock:
+                    filters += 1
+                    m = filters
+                if m % EMPTY_EVERY == 0:
+                    page = json.dumps({"events": [], "searchedLogStreams": [], "nextToken": token}).encode()
+                    self.log_fault("empty-page")
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-amz-json-1.1")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
         if is_object_get:
             with lock:
                 gets += 1

@@ -16,8 +16,8 @@
 //!
 //! Pagination follows every `nextToken` to the end: a page may be empty
 //! while a token is present, and only a missing token ends it (a token
-//! repeated with an empty page also ends it, as a guard against a server
-//! that loops). Tokens are never kept across runs: they expire, and the
+//! answered with itself and no events three times in a row also ends it,
+//! as a guard against a server that loops). Tokens are never kept across runs: they expire, and the
 //! cursor (`lake::cursor`) says where to start instead.
 
 use std::sync::Arc;
