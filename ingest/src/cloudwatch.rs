@@ -519,7 +519,10 @@ async fn read_batch(
                         tally.before_start += 1;
                         continue;
                     };
-                    match batch.streams[*i].read.offer(event.timestamp_ms, &event.id) {
+                    match batch.streams[*i]
+                        .read
+                        .offer(event.timestamp_ms, &event.id, slice.1)
+                    {
                         Seen::New => {
                             let t = event.timestamp_ms;
                             let range = ranges.entry(*i).or_insert((t, t));

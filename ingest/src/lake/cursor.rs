@@ -175,13 +175,19 @@ impl StreamRead {
         }
     }
 
-    /// Decides about one event and remembers it.
-    pub fn offer(&mut self, timestamp_ms: i64, id: &str) -> Seen {
+    /// Decides about one event of the time slice ending at `slice_end_ms`,
+    /// and remembers its id if a cursor may need it: only ids within the
+    /// look-back window before the slice's end can be (see
+    /// [`StreamRead::advance`]), so memory holds at most a window of ids
+    /// per stream, whatever the slice holds.
+    pub fn offer(&mut self, timestamp_ms: i64, id: &str, slice_end_ms: i64) -> Seen {
         if timestamp_ms < self.start_ms {
             return Seen::BeforeStart;
         }
         let hash = id_hash(id);
-        self.seen.push((timestamp_ms, hash));
+        if timestamp_ms >= slice_end_ms.saturating_sub(self.lookback_ms) {
+            self.seen.push((timestamp_ms, hash));
+        }
         if timestamp_ms < self.committed.read_until_ms && self.known.contains(hash) {
             return Seen::Duplicate;
         }
@@ -316,31 +322,36 @@ mod tests {
     fn a_reread_window_writes_only_what_is_new() {
         let hour = 3_600_000;
         let mut read = StreamRead::new(StreamCursor::new("s"), None, 0, hour);
-        assert_eq!(read.offer(10 * hour, "a"), Seen::New);
-        assert_eq!(read.offer(10 * hour + 5, "b"), Seen::New);
+        assert_eq!(read.offer(10 * hour, "a", 11 * hour), Seen::New);
+        assert_eq!(read.offer(10 * hour + 5, "b", 11 * hour), Seen::New);
         let cursor = read.advance(11 * hour).unwrap();
         assert_eq!((cursor.seq, cursor.ids_from_ms), (1, 10 * hour));
         assert_eq!(cursor.id_set().len(), 2);
 
-        // The next run starts an hour back and sees both again, plus a late one.
+        // The next run starts an hour back and sees both again, plus a late
+        // one, in two slices: the first ends inside the committed window.
         let start = cursor.resume_from_ms(hour);
         let mut again = StreamRead::new(cursor, Some("p".into()), start, hour);
-        assert_eq!(again.offer(9 * hour, "old"), Seen::BeforeStart);
-        assert_eq!(again.offer(10 * hour, "a"), Seen::Duplicate);
-        assert_eq!(again.offer(10 * hour + 1, "late"), Seen::New);
-        assert_eq!(again.offer(10 * hour + 5, "b"), Seen::Duplicate);
-        assert_eq!(again.offer(11 * hour + 1, "c"), Seen::New);
-        assert_eq!(again.new_events, 2);
-        // A slice ending inside the committed window keeps the cursor where
-        // it is and adds the ids written since.
-        let held = again.advance(10 * hour + 2).unwrap();
+        let first_end = 10 * hour + 2;
+        assert_eq!(again.offer(9 * hour, "old", first_end), Seen::BeforeStart);
+        assert_eq!(again.offer(10 * hour, "a", first_end), Seen::Duplicate);
+        assert_eq!(again.offer(10 * hour + 1, "late", first_end), Seen::New);
+        // Committed there, the cursor stays and gains the id written since.
+        let held = again.advance(first_end).unwrap();
         assert_eq!(
             (held.read_until_ms, held.ids_from_ms),
             (11 * hour, 10 * hour)
         );
-        assert_eq!(held.id_set().len(), 4, "a, b, late and c");
+        assert_eq!(held.id_set().len(), 3, "a, b and late");
+        again.committed_as(held, "p2".into());
+        assert_eq!(again.offer(10 * hour + 5, "b", 12 * hour), Seen::Duplicate);
+        assert_eq!(
+            again.offer(10 * hour + 1, "late", 12 * hour),
+            Seen::Duplicate
+        );
+        assert_eq!(again.offer(11 * hour + 1, "c", 12 * hour), Seen::New);
         let next = again.advance(12 * hour).unwrap();
-        assert_eq!((next.seq, next.events), (2, 4));
+        assert_eq!((next.seq, next.events), (3, 4));
         assert_eq!(next.id_set().len(), 1, "only ids inside the new window");
         let idle = StreamRead::new(next, None, 11 * hour, hour);
         assert!(
