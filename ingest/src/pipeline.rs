@@ -25,7 +25,7 @@ use crate::process::{
 use crate::sources::{Body, Source, SourceError, SourceObject};
 
 /// Rejected lines kept in a summary (all of them are in the quarantine).
-const MAX_SUMMARY_REJECTS: usize = 100;
+pub(crate) const MAX_SUMMARY_REJECTS: usize = 100;
 
 /// How an ingest runs.
 #[derive(Debug, Clone)]
@@ -219,6 +219,25 @@ pub async fn ingest(
     .await
 }
 
+/// The pool parsing and encoding run on: `--threads` bounds the CPU work.
+pub(crate) fn cpu_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, IngestError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("flowlake-cpu-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| IngestError::Threads(threads, e.to_string()))
+}
+
+/// What processing needs from a run's options, staging in `lake`.
+pub(crate) fn process_config(options: &IngestOptions, lake: &LakeStore) -> Arc<ProcessConfig> {
+    Arc::new(ProcessConfig {
+        batch_size: options.batch_size,
+        limits: options.limits,
+        ..ProcessConfig::new(options.format.clone(), lake.staging_dir())
+    })
+}
+
 /// Runs `run` holding the lake's writer lock, on a store that writes
 /// through the lock's fence: on S3 no write leaves once the lease may have
 /// expired, and a lost lease ends the run (lock.rs). Every source's ingest
@@ -283,18 +302,8 @@ async fn ingest_locked(
     }
     progress.start(jobs.len() as u64, jobs.iter().map(|j| j.object.size).sum());
 
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads.max(1))
-            .thread_name(|i| format!("flowlake-cpu-{i}"))
-            .build()
-            .map_err(|e| IngestError::Threads(options.threads, e.to_string()))?,
-    );
-    let config = Arc::new(ProcessConfig {
-        batch_size: options.batch_size,
-        limits: options.limits,
-        ..ProcessConfig::new(options.format.clone(), lake.staging_dir())
-    });
+    let pool = cpu_pool(options.threads)?;
+    let config = process_config(options, lake);
 
     let mut results = futures::stream::iter(jobs)
         .map(|job| {
@@ -353,15 +362,20 @@ async fn ingest_locked(
     Ok(summary)
 }
 
-/// Why one object failed.
+/// Why one object (or one unit of an append-only source) failed; nothing
+/// of it is committed.
 #[derive(Debug, thiserror::Error)]
-enum JobError {
+pub enum JobError {
+    /// The source failed (after its retries).
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Parsing or encoding failed.
     #[error(transparent)]
     Process(#[from] ProcessError),
+    /// The commit failed.
     #[error("committing: {0}")]
     Commit(#[from] CommitError),
+    /// The worker thread died.
     #[error("worker thread failed: {0}")]
     Join(String),
 }

@@ -458,22 +458,26 @@ const GIVE_UP_MIN_EVENTS: u64 = 10;
 /// Logs, a Firehose spool), arriving in pages over a channel. Each event is
 /// one line, whatever it holds: newlines inside a message become spaces, and
 /// header lines are not recognised (a message that looks like one is a
-/// rejected line, never a change of format). Stops with
+/// rejected line, never a change of format). With `check_format` (for
+/// streams that have never given a record), stops with
 /// [`ProcessError::NothingParses`] when no event parses (see
-/// [`GIVE_UP_AFTER_EVENTS`]).
+/// [`GIVE_UP_AFTER_EVENTS`]); `bytes_in` counts message bytes.
 pub fn process_events(
     unit: &SourceObject,
     source_key: &str,
     pages: impl Iterator<Item = Vec<Event>>,
     config: &ProcessConfig,
+    check_format: bool,
 ) -> Result<ObjectOutput, ProcessError> {
     let mut parse = TextToParquet::new(unit, source_key, (config.format.clone(), 1, 0, 1), config);
     parse.decoder.recognise_headers(false);
     let mut text: Vec<u8> = Vec::with_capacity(DECODE_CHUNK + 4096);
     let mut current: Option<Arc<RecordSource>> = None;
-    let mut checked = false;
+    let mut checked = !check_format;
+    let mut bytes_in = 0u64;
     for page in pages {
         for event in page {
+            bytes_in += event.message.len() as u64;
             let same = current
                 .as_ref()
                 .is_some_and(|c| Arc::ptr_eq(c, &event.source));
@@ -502,7 +506,9 @@ pub fn process_events(
     if !checked {
         parse.nothing_parses(GIVE_UP_MIN_EVENTS, &config.format)?;
     }
-    parse.finish()
+    let mut output = parse.finish()?;
+    output.bytes_in = bytes_in;
+    Ok(output)
 }
 
 /// Reads AWS's Parquet delivery. Rows whose `start`/`end` are not believable

@@ -15,34 +15,20 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use flowlake_schemas::lake::{file_stem, source_key};
 use tokio::sync::mpsc;
 
+use crate::lake::commit::to_json;
 use crate::lake::cursor::{StreamCursor, cursor_path};
-use crate::lake::{CommitError, CommitRequest, LakeStore, StreamRange, commit_object};
+use crate::lake::{
+    CommitError, CommitOutcome, CommitRequest, LakeStore, StreamRange, commit_object,
+};
+use crate::pipeline::JobError;
 use crate::process::{Event, ObjectOutput, ProcessConfig, ProcessError, process_events};
 use crate::sources::{ObjectKind, SourceObject, VersionRoute};
 
 /// Pages of events queued for the parser per unit (each up to 10,000 events).
 const QUEUED_PAGES: usize = 4;
-
-/// Why a unit could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum UnitError {
-    /// The source failed (after its retries).
-    #[error(transparent)]
-    Source(#[from] crate::sources::SourceError),
-    /// Parsing or encoding failed.
-    #[error(transparent)]
-    Process(#[from] ProcessError),
-    /// The commit failed.
-    #[error("committing: {0}")]
-    Commit(#[from] CommitError),
-    /// The worker thread died.
-    #[error("worker thread failed: {0}")]
-    Join(String),
-}
 
 /// The [`SourceObject`] a unit is committed as: `identity` must be unique
 /// to the unit (it is never replaced), `shard` is its ledger folder.
@@ -60,11 +46,10 @@ pub fn unit_object(identity: String, shard: String, location: String) -> SourceO
     }
 }
 
-/// Parses and encodes one unit's events on the CPU pool as they are sent.
+/// Parses and encodes one unit's events on the CPU pool as they are sent
+/// (`check_format`: see [`process_events`]).
 #[derive(Debug)]
 pub struct UnitWriter {
-    object: SourceObject,
-    key: String,
     tx: Option<mpsc::Sender<Vec<Event>>>,
     handle: tokio::task::JoinHandle<Result<ObjectOutput, ProcessError>>,
     events: u64,
@@ -76,19 +61,18 @@ impl UnitWriter {
         object: SourceObject,
         pool: Arc<rayon::ThreadPool>,
         config: Arc<ProcessConfig>,
+        check_format: bool,
     ) -> UnitWriter {
-        let key = file_stem(&source_key(&object.identity), &object.version_key());
+        let stem = file_stem(&source_key(&object.identity), &object.version_key());
         let (tx, mut rx) = mpsc::channel::<Vec<Event>>(QUEUED_PAGES);
-        let (unit, stem) = (object.clone(), key.clone());
+        let unit = object;
         let handle = tokio::task::spawn_blocking(move || {
             pool.install(|| {
                 let pages = std::iter::from_fn(|| rx.blocking_recv());
-                process_events(&unit, &stem, pages, &config)
+                process_events(&unit, &stem, pages, &config, check_format)
             })
         });
         UnitWriter {
-            object,
-            key,
             tx: Some(tx),
             handle,
             events: 0,
@@ -98,11 +82,6 @@ impl UnitWriter {
     /// Events sent so far.
     pub fn events(&self) -> u64 {
         self.events
-    }
-
-    /// The unit as committed.
-    pub fn object(&self) -> &SourceObject {
-        &self.object
     }
 
     /// Queues events for the parser. An error means the parser stopped;
@@ -117,17 +96,12 @@ impl UnitWriter {
     }
 
     /// Ends the unit: the staged output, ready to commit.
-    pub async fn finish(mut self) -> Result<ObjectOutput, UnitError> {
+    pub async fn finish(mut self) -> Result<ObjectOutput, JobError> {
         drop(self.tx.take());
         let output = (&mut self.handle)
             .await
-            .map_err(|e| UnitError::Join(e.to_string()))??;
+            .map_err(|e| JobError::Join(e.to_string()))??;
         Ok(output)
-    }
-
-    /// The staging key of its files (for messages and tests).
-    pub fn key(&self) -> &str {
-        &self.key
     }
 }
 
@@ -142,24 +116,27 @@ pub struct CursorAdvance {
     pub range: StreamRange,
 }
 
-/// Commits a finished unit with the cursors it advances; returns each new
-/// cursor's path, in the order given. On failure the staged files are
+/// Commits a finished unit with the cursors it advances, retiring also the
+/// cursor files in `retired` (streams that no longer exist); returns each
+/// new cursor's path, in the order given. On failure the staged files are
 /// removed and nothing of the unit is committed.
 pub async fn commit_unit(
     lake: &LakeStore,
     object: &SourceObject,
     cursor_source: &str,
     output: &ObjectOutput,
-    advances: &[CursorAdvance],
+    (advances, retired): (&[CursorAdvance], &[String]),
 ) -> Result<Vec<String>, CommitError> {
     let mut cursors = Vec::with_capacity(advances.len());
     for a in advances {
         let path = cursor_path(cursor_source, &a.cursor.stream, a.cursor.seq);
-        // Plain structs of strings and numbers always serialise.
-        let bytes = Bytes::from(serde_json::to_vec(&a.cursor).unwrap_or_default());
-        cursors.push((path, bytes));
+        cursors.push((path, to_json(&a.cursor)));
     }
-    let old: Vec<String> = advances.iter().filter_map(|a| a.replaces.clone()).collect();
+    let old: Vec<String> = advances
+        .iter()
+        .filter_map(|a| a.replaces.clone())
+        .chain(retired.iter().cloned())
+        .collect();
     let ranges: Vec<StreamRange> = advances.iter().map(|a| a.range.clone()).collect();
     let committed = commit_object(
         lake,
@@ -174,9 +151,16 @@ pub async fn commit_unit(
         },
     )
     .await;
-    if let Err(e) = committed {
-        output.discard();
-        return Err(e);
+    match committed {
+        Ok(CommitOutcome::Committed) => Ok(cursors.into_iter().map(|(path, _)| path).collect()),
+        // Unit identities are unique to a run, so only a writer that lost
+        // its lease can get here; its files are not the ones committed.
+        Ok(CommitOutcome::AlreadyCommitted) => Err(CommitError::Conflict {
+            path: object.location.clone(),
+        }),
+        Err(e) => {
+            output.discard();
+            Err(e)
+        }
     }
-    Ok(cursors.into_iter().map(|(path, _)| path).collect())
 }

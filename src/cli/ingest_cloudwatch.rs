@@ -37,12 +37,13 @@ pub(crate) struct CloudWatchArgs {
     stream_prefix: Option<String>,
 
     /// Streams read for the first time start here (2024-05-25, RFC 3339,
-    /// -2h, -7d); also a lower bound for every stream. Default: their first
-    /// event.
+    /// -2h, -7d); streams with a cursor continue from it. Default: their
+    /// first event (less the look-back window).
     #[arg(long, allow_hyphen_values = true)]
     from: Option<String>,
 
-    /// Read events before this time (default: when the run starts).
+    /// Read events before this time (default, and at the latest: when the
+    /// run starts); the next run continues from there.
     #[arg(long, allow_hyphen_values = true)]
     to: Option<String>,
 

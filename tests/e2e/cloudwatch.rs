@@ -291,7 +291,11 @@ fn streams_continue_from_their_cursors_exactly_once() {
     );
     all.extend(more);
     assert_exactly(&python, &lake, &all);
-    assert_eq!(files_under(&lake.join("_flowlake/cursors")).len(), 8);
+    assert_eq!(
+        files_under(&lake.join("_flowlake/cursors")).len(),
+        7,
+        "the deleted stream's cursor is retired, the new stream has one"
+    );
     assert!(pending_intents(&lake).is_empty());
 }
 
@@ -383,6 +387,88 @@ fn throttling_server_errors_and_empty_pages_are_ridden_out() {
     assert_eq!(code, 0, "{s} {err}");
     assert!(s["requests"]["retried"].as_u64().unwrap() > 0, "{s}");
     assert_exactly(&python, &lake, &puts);
+
+    // A server that answers every token with itself and no events: the
+    // batch fails by name and commits nothing past the first page; the next
+    // run against a sane server finds everything.
+    let lake = dir.join("lake-looping");
+    let mut proxy = FaultProxy::start(&python, &moto.endpoint, &dir, (0, 0, 1));
+    let (code, s, err) = ingest_cwl(&proxy.endpoint, &lake, &[group], &[]);
+    proxy.stop();
+    assert_eq!(code, 1, "{s} {err}");
+    assert!(
+        s["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("same token"),
+        "{s}"
+    );
+    assert_eq!(s["records_written"], 0, "{s}");
+    let (code, s, err) = ingest_cwl(&moto.endpoint, &lake, &[group], &[]);
+    assert_eq!(code, 0, "{s} {err}");
+    assert_exactly(&python, &lake, &puts);
+}
+
+#[test]
+fn odd_invocations_lose_and_duplicate_nothing() {
+    let Some(python) = python() else { return };
+    let moto = moto().unwrap();
+    let dir = scratch("cwl-odd");
+    let lake = dir.join("lake");
+    let group = "/vpc/odd";
+    let now = now_ms();
+    let mut all = Vec::new();
+    for i in 0..4 {
+        let first = 100_000 * i as u64;
+        all.extend(events(
+            group,
+            &stream(i),
+            first,
+            400,
+            now - 50 * 60_000,
+            now - 60_000,
+        ));
+    }
+    put(&python, &moto.endpoint, &dir, &all);
+
+    // The same group twice, and a --to in the future (read up to now).
+    let (code, s, err) = ingest_cwl(
+        &moto.endpoint,
+        &lake,
+        &[group, group],
+        &["--to", "2100-01-01T00:00:00Z"],
+    );
+    assert_eq!(code, 0, "{s} {err}");
+    assert_eq!(s["groups"], 1, "{s}");
+    assert_eq!(s["events"]["records"], all.len() as u64, "{s}");
+    assert_exactly(&python, &lake, &all);
+
+    // Events that arrive after that run are still read by the next one.
+    std::thread::sleep(Duration::from_millis(1100));
+    let now = now_ms();
+    let later = events(group, &stream(0), 900_000, 30, now - 1000, now - 500);
+    put(&python, &moto.endpoint, &dir, &later);
+    all.extend(later);
+    // A run over one stream's prefix, then a full one with another look-back.
+    let prefix = stream(0)[..stream(0).len() - 4].to_owned();
+    let (code, s, err) = ingest_cwl(
+        &moto.endpoint,
+        &lake,
+        &[group],
+        &["--stream-prefix", &prefix],
+    );
+    assert_eq!(code, 0, "{s} {err}");
+    assert_eq!(s["streams"]["listed"], 1, "{s}");
+    assert_eq!(s["events"]["records"], 30, "{s}");
+    let more = events(group, &stream(3), 990_000, 20, now - 40 * 60_000, now - 500);
+    put(&python, &moto.endpoint, &dir, &more);
+    all.extend(more);
+    for lookback in ["2h", "30m", "0"] {
+        let (code, s, err) = ingest_cwl(&moto.endpoint, &lake, &[group], &["--lookback", lookback]);
+        assert_eq!(code, 0, "{lookback}: {s} {err}");
+        assert_exactly(&python, &lake, &all);
+    }
+    assert_eq!(files_under(&lake.join("_flowlake/cursors")).len(), 4);
 }
 
 #[test]

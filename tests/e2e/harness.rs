@@ -320,6 +320,8 @@ impl FaultProxy {
     ) -> FaultProxy {
         let port_file = dir.join("proxy.port");
         let log = dir.join("faults.log");
+        // A second proxy in the same folder must not find the first's port.
+        let _ = std::fs::remove_file(&port_file);
         let child = Command::new(python)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/fault_proxy.py"))
             .args([upstream, port_file.to_str().unwrap()])

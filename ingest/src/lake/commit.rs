@@ -39,6 +39,13 @@ pub enum CommitError {
     /// Storage failure.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another writer committed the same unit first (only possible when the
+    /// lease was lost): this run's output is not what that entry names.
+    #[error("{path}: already committed by another writer")]
+    Conflict {
+        /// The ledger entry.
+        path: String,
+    },
     /// A ledger or intent file is not what flowlake writes.
     #[error("{path}: unreadable ledger file: {message}")]
     Corrupt {
@@ -49,7 +56,8 @@ pub enum CommitError {
     },
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Bytes {
+/// A lake metadata file's bytes (plain structs of strings and numbers).
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Bytes {
     // Serialising plain structs of strings and numbers cannot fail.
     Bytes::from(serde_json::to_vec_pretty(value).unwrap_or_default())
 }

@@ -164,8 +164,14 @@ impl StreamRead {
         start_ms: i64,
         lookback_ms: i64,
     ) -> StreamRead {
+        let known = committed.id_set();
+        // The decoded set is what is used from now on.
+        let committed = StreamCursor {
+            ids: String::new(),
+            ..committed
+        };
         StreamRead {
-            known: committed.id_set(),
+            known,
             committed,
             committed_path,
             start_ms,
@@ -188,7 +194,9 @@ impl StreamRead {
         if timestamp_ms >= slice_end_ms.saturating_sub(self.lookback_ms) {
             self.seen.push((timestamp_ms, hash));
         }
-        if timestamp_ms < self.committed.read_until_ms && self.known.contains(hash) {
+        // The cursor holds only ids of events written: one there is a
+        // duplicate wherever its timestamp falls.
+        if self.known.contains(hash) {
             return Seen::Duplicate;
         }
         self.new_events += 1;
@@ -249,8 +257,9 @@ impl StreamRead {
     }
 
     /// Records that `cursor` (from [`StreamRead::advance`]) is committed at `path`.
-    pub fn committed_as(&mut self, cursor: StreamCursor, path: String) {
+    pub fn committed_as(&mut self, mut cursor: StreamCursor, path: String) {
         self.known = cursor.id_set();
+        cursor.ids = String::new();
         let horizon = cursor.ids_from_ms;
         self.seen.retain(|&(t, _)| t >= horizon);
         self.committed = cursor;
@@ -278,8 +287,8 @@ pub fn cursor_path(source: &str, stream: &str, seq: u64) -> String {
 }
 
 /// The committed cursor of every stream of a source, by stream name, with
-/// its path. Run after recovery, when each stream has one cursor file; if
-/// an interrupted commit left two, the higher sequence wins.
+/// its path. Run after recovery, when each stream has one cursor file (two
+/// are an error).
 pub async fn load_cursors(
     lake: &LakeStore,
     source: &str,
@@ -304,12 +313,18 @@ pub async fn load_cursors(
         .await?;
     let mut out: HashMap<String, (String, StreamCursor)> = HashMap::new();
     for (path, cursor) in read {
-        let newer = out
-            .get(&cursor.stream)
-            .is_none_or(|(_, known)| cursor.seq > known.seq);
-        if newer {
-            out.insert(cursor.stream.clone(), (path, cursor));
+        if let Some((other, _)) = out.get(&cursor.stream) {
+            // Recovery leaves one cursor per stream; two mean a commit
+            // protocol bug, and guessing could duplicate or lose events.
+            return Err(CommitError::Corrupt {
+                path,
+                message: format!(
+                    "a second cursor for stream {} beside {other}",
+                    cursor.stream
+                ),
+            });
         }
+        out.insert(cursor.stream.clone(), (path, cursor));
     }
     Ok(out)
 }

@@ -205,7 +205,11 @@ impl LakeStore {
         match self {
             LakeStore::Local { root } => {
                 let (staged, target) = stage_local(root, path, &bytes)?;
-                std::fs::rename(&staged, &target).map_err(io_error(&target))
+                std::fs::rename(&staged, &target).map_err(io_error(&target))?;
+                // Durable before the commit point that may depend on it (an
+                // intent, a cursor).
+                sync_dir(target.parent());
+                Ok(())
             }
             LakeStore::Remote { store, .. } => {
                 store.put(&self.key(path), PutPayload::from(bytes)).await?;

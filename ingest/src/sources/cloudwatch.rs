@@ -32,7 +32,7 @@ use aws_sdk_cloudwatchlogs::error::{BoxError, ProvideErrorMetadata, SdkError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::SourceError;
+use super::{SourceError, error_chain};
 use crate::aws::AwsSettings;
 
 /// Most streams FilterLogEvents takes by name.
@@ -351,15 +351,4 @@ where
             retryable: false,
         },
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
 }

@@ -167,6 +167,22 @@ pub fn export_stream(key_or_path: &str) -> Option<Arc<RecordSource>> {
         .then(|| Arc::new(RecordSource::stream(None, stream)))
 }
 
+/// An error and its causes on one line (`a: b: c`), skipping a cause whose
+/// text its parent already shows: SDK errors nest the useful part deep.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    out
+}
+
 /// An opened object: whole in memory, or arriving in chunks.
 #[derive(Debug)]
 pub enum Body {

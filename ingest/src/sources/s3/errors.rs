@@ -4,7 +4,7 @@
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use crate::sources::SourceError;
+use crate::sources::{SourceError, error_chain};
 
 /// Classifies an SDK error for `location`.
 pub(super) fn classify<E>(location: &str, error: SdkError<E, HttpResponse>) -> SourceError
@@ -70,15 +70,4 @@ where
         message,
         retryable,
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
