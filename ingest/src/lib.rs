@@ -16,6 +16,7 @@
 pub mod aws;
 pub mod cloudwatch;
 pub mod encode;
+pub mod envelope;
 pub mod gunzip;
 pub mod lake;
 pub mod limits;

@@ -22,6 +22,7 @@
 pub mod aws_key;
 pub mod cloudwatch;
 pub mod dir;
+pub mod firehose;
 pub mod s3;
 
 use std::io;

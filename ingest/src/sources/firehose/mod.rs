@@ -1,0 +1,6 @@
+//! Amazon Data Firehose as a source: the HTTP endpoint delivery protocol
+//! (`shared/spec/formats.md` §5.3) and the two payloads flow logs reach it
+//! in (§5.1 direct records, §5.2 CloudWatch Logs subscription envelopes).
+
+pub mod models;
+pub mod records;
