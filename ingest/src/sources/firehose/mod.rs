@@ -4,3 +4,4 @@
 
 pub mod models;
 pub mod records;
+pub mod spool;
