@@ -637,3 +637,36 @@ for folder, _, files in os.walk(root):
     assert_eq!(code, 1, "{summary}");
     assert_export_ingested(&python, &lake, &summary, &puts);
 }
+
+#[test]
+fn a_lake_on_s3_takes_cursors_and_units_too() {
+    let Some(python) = python() else { return };
+    let moto = moto().unwrap();
+    let dir = scratch("cwl-s3-lake");
+    s3_bucket(&python, &moto.endpoint, "cwl-lake", &dir);
+    let lake = "s3://cwl-lake/lake";
+    let group = "/vpc/to-an-s3-lake";
+    let now = now_ms();
+    let mut puts = Vec::new();
+    for i in 0..3 {
+        let first = 100_000 * i as u64;
+        puts.extend(events(
+            group,
+            &stream(i),
+            first,
+            700,
+            now - 30 * 60_000,
+            now - 60_000,
+        ));
+    }
+    put(&python, &moto.endpoint, &dir, &puts);
+    for run_no in 0..2 {
+        let (code, s, err) = ingest_cwl(&moto.endpoint, Path::new(lake), &[group], &[]);
+        assert_eq!(code, 0, "{s} {err}");
+        let want = if run_no == 0 { puts.len() as u64 } else { 0 };
+        assert_eq!(s["events"]["records"], want, "{s}");
+        let theirs = py(&python, "s3.py", &["count", &moto.endpoint, lake]);
+        assert_eq!(theirs["rows"], puts.len() as u64, "pyarrow over S3 agrees");
+        assert_eq!(theirs["stray"], json!([]));
+    }
+}
