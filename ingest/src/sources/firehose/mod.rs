@@ -3,5 +3,6 @@
 //! in (§5.1 direct records, §5.2 CloudWatch Logs subscription envelopes).
 
 pub mod models;
+pub mod protocol;
 pub mod records;
 pub mod spool;
