@@ -9,12 +9,16 @@
 //! ```text
 //! <spool>/<seq:016>.jsonl    {"request_id":…,"received_ms":…,"lines":N}   then N lines
 //!                             {"g":<log group>,"s":<stream>,"i":<event id>,"m":<record line>}
+//! <spool>/<seq:016>.done     the header of a segment the lake has committed
 //! <spool>/*.tmp              a segment being written (removed on open)
 //! ```
 //!
-//! Segments are removed only after the lake has committed them (the
-//! flusher's cursor holds their request ids, so a segment whose removal
-//! was interrupted is recognised and dropped, never flushed twice).
+//! Once the lake has committed a segment, it is replaced by a marker of
+//! its header alone (`<seq>.done`), kept for the dedupe window so a
+//! redelivery within it is still known after a restart. The flusher's
+//! cursor holds the request ids of the last unit it committed, so a
+//! segment whose marking a crash interrupted is recognised as committed,
+//! never flushed twice (`flush.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -104,6 +108,8 @@ pub struct Spool {
 struct State {
     next: u64,
     pending: BTreeMap<u64, Segment>,
+    /// Committed segments' markers: seq → received time.
+    done: BTreeMap<u64, i64>,
     by_request: HashMap<String, u64>,
 }
 
@@ -131,16 +137,20 @@ impl Spool {
                 std::fs::remove_file(&path).map_err(io(&path))?;
                 continue;
             }
-            let Some(seq) = name
-                .strip_suffix(".jsonl")
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
-                continue;
+            let (seq, done) = match (name.strip_suffix(".jsonl"), name.strip_suffix(".done")) {
+                (Some(n), _) => (n.parse::<u64>().ok(), false),
+                (_, Some(n)) => (n.parse::<u64>().ok(), true),
+                _ => (None, false),
             };
+            let Some(seq) = seq else { continue };
             let header = read_header(&path)?;
             let bytes = std::fs::metadata(&path).map_err(io(&path))?.len();
             state.by_request.insert(header.request_id.clone(), seq);
-            state.pending.insert(seq, Segment { seq, header, bytes });
+            if done {
+                state.done.insert(seq, header.received_ms);
+            } else {
+                state.pending.insert(seq, Segment { seq, header, bytes });
+            }
             state.next = state.next.max(seq + 1);
         }
         Ok(Spool {
@@ -251,32 +261,55 @@ impl Spool {
         Ok(out)
     }
 
-    /// Removes flushed segments (after the lake committed them). Their
-    /// request ids stay known to this process; the flusher's cursor keeps
-    /// them across restarts.
-    pub fn remove(&self, seqs: &[u64]) -> Result<(), SpoolError> {
-        for seq in seqs {
-            let path = self.path(*seq);
+    /// Marks segments committed by the lake: each becomes a marker of its
+    /// header alone, which keeps its request id known for the dedupe window.
+    pub fn mark_flushed(&self, seqs: &[u64]) -> Result<(), SpoolError> {
+        for &seq in seqs {
+            let Some(segment) = self.lock().pending.get(&seq).cloned() else {
+                continue;
+            };
+            let path = self.path(seq);
+            let done = path.with_extension("done");
+            let tmp = path.with_extension("tmp");
+            let written = (|| {
+                let mut file = File::create(&tmp)?;
+                serde_json::to_writer(&mut file, &segment.header)?;
+                file.write_all(b"\n")?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, &done)?;
+                std::fs::remove_file(&path)?;
+                File::open(&self.dir)?.sync_all()
+            })();
+            written.map_err(io(&path))?;
+            let mut state = self.lock();
+            state.pending.remove(&seq);
+            state.done.insert(seq, segment.header.received_ms);
+        }
+        Ok(())
+    }
+
+    /// Forgets committed segments received before `before_ms` (the dedupe
+    /// window): their markers go, and a redelivery of one is new again.
+    pub fn expire(&self, before_ms: i64) -> Result<(), SpoolError> {
+        let old: Vec<u64> = self
+            .lock()
+            .done
+            .iter()
+            .filter(|(_, at)| **at < before_ms)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in old {
+            let path = self.path(seq).with_extension("done");
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(&path)(e)),
             }
-            self.lock().pending.remove(seq);
+            let mut state = self.lock();
+            state.done.remove(&seq);
+            state.by_request.retain(|_, s| *s != seq);
         }
         Ok(())
-    }
-
-    /// Forgets request ids older than the flusher's dedupe window, so the
-    /// map stays bounded (`keep` says which to keep).
-    pub fn retain_requests(&self, mut keep: impl FnMut(&str) -> bool) {
-        let mut state = self.lock();
-        let State {
-            pending,
-            by_request,
-            ..
-        } = &mut *state;
-        by_request.retain(|id, seq| pending.contains_key(seq) || keep(id));
     }
 }
 
@@ -339,12 +372,20 @@ mod tests {
         assert_eq!(spool.append("req-c", 14, &[]).unwrap(), Appended::New(2));
         assert!(!dir.path().join("0000000000000002.tmp").exists());
 
-        spool.remove(&[0, 1]).unwrap();
+        // Committed segments stay known, across a restart, until they expire.
+        spool.mark_flushed(&[0, 1]).unwrap();
         assert_eq!(spool.pending().len(), 1);
-        spool.retain_requests(|id| id == "req-b");
-        assert_eq!(spool.append("req-a", 15, &[]).unwrap(), Appended::New(3));
+        drop(spool);
+        let spool = Spool::open(dir.path()).unwrap();
+        assert_eq!(spool.pending().len(), 1);
         assert_eq!(
-            spool.append("req-b", 16, &[]).unwrap(),
+            spool.append("req-a", 15, &[]).unwrap(),
+            Appended::Duplicate(0)
+        );
+        spool.expire(11).unwrap();
+        assert_eq!(spool.append("req-a", 16, &[]).unwrap(), Appended::New(3));
+        assert_eq!(
+            spool.append("req-b", 17, &[]).unwrap(),
             Appended::Duplicate(1)
         );
     }
