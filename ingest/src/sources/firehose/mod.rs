@@ -2,6 +2,7 @@
 //! (`shared/spec/formats.md` §5.3) and the two payloads flow logs reach it
 //! in (§5.1 direct records, §5.2 CloudWatch Logs subscription envelopes).
 
+pub mod flush;
 pub mod models;
 pub mod protocol;
 pub mod records;
