@@ -20,6 +20,8 @@ mod cloudwatch;
 mod commit_model;
 #[path = "e2e/exactly_once.rs"]
 mod exactly_once;
+#[path = "e2e/firehose.rs"]
+mod firehose;
 #[path = "e2e/formats.rs"]
 mod formats;
 #[path = "e2e/hostile.rs"]

@@ -179,6 +179,18 @@ pub enum IngestError {
     /// The counts of an append-only source's run did not reconcile (a bug).
     #[error("counts do not reconcile (a flowlake bug): {0}")]
     ReconcileUnits(String),
+    /// A unit of an append-only source (a spool flush) failed outside a
+    /// run that could report it and go on.
+    #[error(transparent)]
+    Unit(#[from] JobError),
+    /// A server could not listen.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Nothing in an append-only source parses: the wrong `--format`.
     #[error("{location}: {source}")]
     WrongFormat {

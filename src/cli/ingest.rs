@@ -174,7 +174,7 @@ impl LimitArgs {
 }
 
 /// A size in bytes: `1048576`, `64K`, `128M`, `16G` (or `KiB`, `MiB`, `GiB`).
-fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &text[digits.len()..];

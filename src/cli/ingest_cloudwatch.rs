@@ -74,7 +74,7 @@ pub(crate) struct CloudWatchArgs {
 }
 
 /// `30m`, `1h`, `2d`, `90s`, or a number of seconds, as milliseconds.
-fn parse_duration_ms(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration_ms(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let unit = text.chars().last().filter(char::is_ascii_alphabetic);
     let digits = unit.map_or(text, |u| &text[..text.len() - u.len_utf8()]);

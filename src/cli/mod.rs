@@ -8,6 +8,7 @@ mod ingest_cloudwatch;
 mod lake_args;
 mod report;
 mod schema;
+mod serve;
 mod sql;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,9 @@ enum Command {
     Ddl(ddl::DdlArgs),
     /// Print the lake's columns.
     Schema(schema::SchemaArgs),
+    /// Run a long-lived source (the Firehose endpoint).
+    #[command(subcommand)]
+    Serve(serve::ServeCommand),
 }
 
 /// How a command ended when it did not fail outright.
@@ -86,6 +90,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Demo(args) => demo::run(args).await,
             Command::Ddl(args) => ddl::run(args),
             Command::Schema(args) => schema::run(args),
+            Command::Serve(command) => serve::run(command).await,
         }
     })
 }

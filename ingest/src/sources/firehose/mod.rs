@@ -6,4 +6,5 @@ pub mod flush;
 pub mod models;
 pub mod protocol;
 pub mod records;
+pub mod serve;
 pub mod spool;

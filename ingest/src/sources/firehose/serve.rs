@@ -1,0 +1,276 @@
+//! The Firehose HTTP endpoint: an axum server that judges each delivery
+//! request (`protocol.rs`), spools it durably before answering 200
+//! (`spool.rs`), and flushes the spool into the lake by size and age
+//! (`flush.rs`), holding the lake's writer lock for its lifetime.
+//!
+//! On SIGTERM (or Ctrl-C) it stops accepting, finishes the requests in
+//! flight, flushes what is spooled and exits. On start it recovers the lake
+//! and the spool: segments committed just before a crash are recognised,
+//! the rest are flushed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::Notify;
+
+use super::flush::Flusher;
+use super::models::DeliveryResponse;
+use super::protocol::{Endpoint, Headers, Refused};
+use super::spool::{Appended, Spool};
+use crate::lake::{LakeStore, recover};
+use crate::pipeline::{IngestError, IngestOptions, cpu_pool, process_config, under_lock};
+
+/// How the sink runs.
+#[derive(Debug, Clone)]
+pub struct SinkOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The sink's name (its identity in the lake is `firehose:<name>`).
+    pub name: String,
+    /// The spool folder (local disk).
+    pub spool_dir: PathBuf,
+    /// What requests are accepted.
+    pub endpoint: Endpoint,
+    /// Flush once this many spooled bytes wait...
+    pub flush_bytes: u64,
+    /// ... or once the oldest has waited this long.
+    pub flush_age: Duration,
+    /// How long a request id is remembered after its flush.
+    pub dedupe_window: Duration,
+    /// Threads, format and limits for parsing.
+    pub ingest: IngestOptions,
+}
+
+/// Shared by the request handlers and the flusher.
+struct Sink {
+    endpoint: Endpoint,
+    spool: Arc<Spool>,
+    /// Woken when a flush may be due.
+    wake: Notify,
+    flush_bytes: u64,
+}
+
+/// Runs the sink until SIGTERM or Ctrl-C; `ready` gets the bound address.
+pub async fn serve(
+    lake: &LakeStore,
+    options: SinkOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+) -> Result<(), IngestError> {
+    under_lock(
+        lake,
+        |fenced| async move { run(&fenced, options, ready).await },
+    )
+    .await
+}
+
+async fn run(
+    lake: &LakeStore,
+    options: SinkOptions,
+    ready: impl FnOnce(SocketAddr) + Send,
+) -> Result<(), IngestError> {
+    lake.clear_staging();
+    recover(lake).await?;
+    let spool = Arc::new(
+        Spool::open(&options.spool_dir)
+            .map_err(|e| IngestError::List(options.spool_dir.display().to_string(), e.into()))?,
+    );
+    let flusher = Flusher::new(
+        spool.clone(),
+        &options.name,
+        cpu_pool(options.ingest.threads)?,
+        process_config(&options.ingest, lake),
+    );
+    flusher.reconcile(lake).await?;
+    let sink = Arc::new(Sink {
+        endpoint: options.endpoint.clone(),
+        spool: spool.clone(),
+        wake: Notify::new(),
+        flush_bytes: options.flush_bytes,
+    });
+    let app = Router::new()
+        .route("/", post(deliver))
+        .route("/health", get(|| async { "ok\n" }))
+        .with_state(sink.clone());
+    let listen_error = |source| IngestError::Listen {
+        addr: options.listen.to_string(),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
+    ready(bound);
+    tracing::info!(%bound, "Firehose sink listening.");
+
+    let stop = Arc::new(Notify::new());
+    let server = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.notified().await })
+                .await
+        })
+    };
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        // Flush when enough is spooled or the oldest segment is old enough.
+        let due = {
+            let pending = spool.pending();
+            let bytes: u64 = pending.iter().map(|s| s.bytes).sum();
+            let oldest = pending.first().map(|s| s.header.received_ms);
+            let now = chrono::Utc::now().timestamp_millis();
+            let aged = oldest.is_some_and(|t| {
+                now.saturating_sub(t)
+                    >= i64::try_from(options.flush_age.as_millis()).unwrap_or(i64::MAX)
+            });
+            (bytes >= options.flush_bytes || aged).then_some(pending)
+        };
+        if let Some(pending) = due {
+            let started = Instant::now();
+            match flusher.flush(lake, &pending).await {
+                Ok(done) => tracing::info!(
+                    segments = done.segments,
+                    records = done.records,
+                    rejected = done.rejected,
+                    ms = started.elapsed().as_millis() as u64,
+                    "Flushed the spool into the lake."
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Flush failed; the spool keeps it for the next try.")
+                }
+            }
+            let window = i64::try_from(options.dedupe_window.as_millis()).unwrap_or(i64::MAX);
+            let _ = spool.expire(chrono::Utc::now().timestamp_millis().saturating_sub(window));
+        }
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = sink.wake.notified() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+    tracing::info!("Stopping: finishing requests in flight, then flushing the spool.");
+    stop.notify_one();
+    let _ = server.await;
+    let pending = spool.pending();
+    if !pending.is_empty() {
+        flusher.flush(lake, &pending).await?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Every answer is JSON with the request id and an integer timestamp.
+fn answer(status: StatusCode, request_id: &str, error: Option<&str>) -> Response {
+    let body = DeliveryResponse::new(request_id, now_ms(), error);
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], json).into_response()
+}
+
+fn refused(r: &Refused) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+    answer(status, &r.request_id, Some(&r.message))
+}
+
+async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) -> Response {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let wire = Headers {
+        request_id: text("x-amz-firehose-request-id"),
+        protocol_version: text("x-amz-firehose-protocol-version"),
+        access_key: text("x-amz-firehose-access-key"),
+        content_encoding: text("content-encoding"),
+        content_length: text("content-length").and_then(|v| v.parse().ok()),
+    };
+    if let Err(r) = sink.endpoint.check_headers(&wire) {
+        return refused(&r);
+    }
+    let request_id = wire.request_id.unwrap_or_default().to_owned();
+    let limit = usize::try_from(sink.endpoint.max_body_bytes).unwrap_or(usize::MAX);
+    // Read at most the limit: a body past it is refused without being held.
+    let bytes = match to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &request_id,
+                Some(&format!("body is over the limit of {limit} bytes")),
+            );
+        }
+    };
+    let encoding = wire.content_encoding.map(str::to_owned);
+    let access_key = wire.access_key.map(str::to_owned);
+    let (owned_id, work_sink) = (request_id.clone(), sink.clone());
+    // Decoding and the fsync are blocking work.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let wire = Headers {
+            request_id: Some(&owned_id),
+            protocol_version: Some("1.0"),
+            access_key: access_key.as_deref(),
+            content_encoding: encoding.as_deref(),
+            content_length: None,
+        };
+        let accepted = work_sink.endpoint.judge(&wire, &bytes).map_err(Err)?;
+        work_sink
+            .spool
+            .append(&accepted.request_id, now_ms(), &accepted.lines)
+            .map_err(Ok)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(Appended::New(_))) => {
+            if sink.spool.pending().iter().map(|s| s.bytes).sum::<u64>() >= sink.flush_bytes {
+                sink.wake.notify_one();
+            }
+            answer(StatusCode::OK, &request_id, None)
+        }
+        Ok(Ok(Appended::Duplicate(_))) => answer(StatusCode::OK, &request_id, None),
+        Ok(Err(Err(r))) => refused(&r),
+        Ok(Err(Ok(spool_error))) => {
+            tracing::warn!(error = %spool_error, "Could not spool a request; Firehose will retry it.");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &request_id,
+                Some(&format!("could not spool the request: {spool_error}")),
+            )
+        }
+        Err(e) => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &request_id,
+            Some(&format!("worker failed: {e}")),
+        ),
+    }
+}

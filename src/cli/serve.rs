@@ -1,0 +1,98 @@
+//! `flowlake serve firehose`: the endpoint Amazon Data Firehose delivers to.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use flowlake_ingest::sources::firehose::protocol::Endpoint;
+use flowlake_ingest::sources::firehose::serve::{SinkOptions, serve};
+
+use super::Outcome;
+use super::ingest::{CommonArgs, parse_size};
+use super::ingest_cloudwatch::parse_duration_ms;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServeCommand {
+    /// Receive flow logs from Amazon Data Firehose's HTTP endpoint delivery
+    /// (direct records and CloudWatch Logs subscription envelopes), spooled
+    /// durably before each 200 and flushed into the lake exactly once.
+    Firehose(FirehoseArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FirehoseArgs {
+    /// Address to listen on (e.g. 0.0.0.0:8080). Plain HTTP: put TLS in
+    /// front (Firehose delivers to https:// only).
+    #[arg(long)]
+    listen: SocketAddr,
+
+    /// The sink's name: its identity in the lake (one spool per name).
+    #[arg(long, default_value = "default")]
+    name: String,
+
+    /// The spool folder, on local disk (default: `_flowlake/spool/<name>`
+    /// inside a local lake; required for a lake on S3).
+    #[arg(long)]
+    spool_dir: Option<PathBuf>,
+
+    /// Environment variable holding the access key Firehose sends
+    /// (`X-Amz-Firehose-Access-Key`); without it any request is accepted.
+    #[arg(long)]
+    access_key_env: Option<String>,
+
+    /// Largest request body accepted (413 past it) [default: 72M; Firehose sends up to 64 MiB].
+    #[arg(long, value_parser = parse_size)]
+    max_body_bytes: Option<u64>,
+
+    /// Flush the spool into the lake once this much is spooled [default: 64M].
+    #[arg(long, value_parser = parse_size)]
+    flush_bytes: Option<u64>,
+
+    /// ... or once the oldest spooled request is this old.
+    #[arg(long, default_value = "60s", value_parser = parse_duration_ms)]
+    flush_interval: i64,
+
+    /// How long a request id is remembered after it was flushed, so a
+    /// redelivery within it is not written twice.
+    #[arg(long, default_value = "3h", value_parser = parse_duration_ms)]
+    dedupe_window: i64,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+pub(crate) async fn run(command: ServeCommand) -> anyhow::Result<Outcome> {
+    let ServeCommand::Firehose(args) = command;
+    let lake = args.common.lake.open_for_ingest().await?;
+    let spool_dir = match (&args.spool_dir, lake.local_root()) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(root)) => root.join("_flowlake/spool").join(&args.name),
+        (None, None) => bail!("--spool-dir is needed for a lake on S3 (the spool is local disk)"),
+    };
+    let access_key = match &args.access_key_env {
+        Some(var) => {
+            Some(std::env::var(var).with_context(|| format!("--access-key-env {var}: not set"))?)
+        }
+        None => None,
+    };
+    let max_body = args.max_body_bytes.unwrap_or(72 << 20);
+    let options = SinkOptions {
+        listen: args.listen,
+        name: args.name.clone(),
+        spool_dir,
+        endpoint: Endpoint {
+            access_key,
+            max_body_bytes: max_body,
+            // A 64 MiB body of records may inflate from gzip several times over.
+            max_inflated_bytes: max_body.saturating_mul(4),
+        },
+        flush_bytes: args.flush_bytes.unwrap_or(64 << 20),
+        flush_age: Duration::from_millis(u64::try_from(args.flush_interval).unwrap_or(0)),
+        dedupe_window: Duration::from_millis(u64::try_from(args.dedupe_window).unwrap_or(0)),
+        ingest: args.common.options()?,
+    };
+    serve(&lake, options, |addr| println!("listening on {addr}")).await?;
+    Ok(Outcome::Done)
+}
