@@ -278,3 +278,28 @@ fn a_kill_right_after_the_200_loses_nothing() {
     want.sort();
     assert_eq!(lake_ids(&python, &lake), want);
 }
+
+#[test]
+fn a_body_over_the_limit_is_refused_with_413_before_it_is_held() {
+    let dir = scratch("firehose-limit");
+    let lake = dir.join("lake");
+    let sink = start(&lake, &["--max-body-bytes", "4K"]);
+    let ids: Vec<u64> = (0..200).collect();
+    let body = direct_body("big", &ids);
+    assert!(body.len() > 4096);
+    let (status, answer) = post(&sink.addr, &firehose_headers("big", KEY), &body);
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["requestId"], "big");
+    assert!(
+        answer["errorMessage"].as_str().unwrap().contains("4096"),
+        "{answer}"
+    );
+    // A request under the limit still goes through.
+    let (status, _) = post(
+        &sink.addr,
+        &firehose_headers("small", KEY),
+        &direct_body("small", &[1]),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(sink.stop(), 0);
+}
