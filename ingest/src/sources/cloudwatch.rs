@@ -203,6 +203,25 @@ impl CloudWatchLogs {
         &self.counts
     }
 
+    /// The next page of a Describe* paginator, paced and counted (the
+    /// request goes out when `page` is first polled, after the pacer).
+    async fn describe_page<T, E, R>(
+        &self,
+        location: &str,
+        page: impl std::future::Future<Output = Option<Result<T, SdkError<E, R>>>>,
+    ) -> Result<Option<T>, SourceError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.pacer.wait().await;
+        let Some(page) = page.await else {
+            return Ok(None);
+        };
+        self.counts.describe.fetch_add(1, Ordering::Relaxed);
+        page.map(Some).map_err(|e| classify(location, e))
+    }
+
     /// The account that owns a log group (from its ARN), or an error naming
     /// the group when it does not exist.
     pub async fn group_account(&self, group: &str) -> Result<String, SourceError> {
@@ -213,13 +232,7 @@ impl CloudWatchLogs {
             .log_group_name_prefix(group)
             .into_paginator()
             .send();
-        loop {
-            self.pacer.wait().await;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            self.counts.describe.fetch_add(1, Ordering::Relaxed);
-            let page = page.map_err(|e| classify(&location, e))?;
+        while let Some(page) = self.describe_page(&location, pages.next()).await? {
             for found in page.log_groups() {
                 if found.log_group_name() == Some(group) {
                     let arn = found.arn().unwrap_or_default();
@@ -249,13 +262,7 @@ impl CloudWatchLogs {
             .into_paginator()
             .send();
         let mut out = Vec::new();
-        loop {
-            self.pacer.wait().await;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            self.counts.describe.fetch_add(1, Ordering::Relaxed);
-            let page = page.map_err(|e| classify(&location, e))?;
+        while let Some(page) = self.describe_page(&location, pages.next()).await? {
             out.extend(page.log_streams().iter().filter_map(|s| {
                 Some(LogStream {
                     name: s.log_stream_name()?.to_owned(),

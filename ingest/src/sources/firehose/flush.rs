@@ -20,7 +20,7 @@ use std::sync::Arc;
 use flowlake_schemas::RecordSource;
 use flowlake_schemas::lake::source_key;
 
-use super::spool::{Segment, Spool, SpoolError};
+use super::spool::{Segment, Spool};
 use crate::lake::cursor::{StreamCursor, id_hash, load_cursors};
 use crate::lake::{LakeStore, StreamRange};
 use crate::pipeline::JobError;
@@ -33,21 +33,6 @@ const SPOOL_STREAM: &str = "spool";
 
 /// Events sent to the parser at a time.
 const EVENTS_PER_SEND: usize = 10_000;
-
-impl From<SpoolError> for SourceError {
-    fn from(e: SpoolError) -> SourceError {
-        match e {
-            SpoolError::Io { path, source } => SourceError::Io {
-                path: path.display().to_string(),
-                source,
-            },
-            SpoolError::Corrupt { path, message } => SourceError::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::other(message),
-            },
-        }
-    }
-}
 
 /// What one flush did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

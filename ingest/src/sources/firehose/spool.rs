@@ -28,6 +28,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sources::SourceError;
+
 /// One spooled record line and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpooledLine {
@@ -310,6 +312,22 @@ impl Spool {
             state.by_request.retain(|_, s| *s != seq);
         }
         Ok(())
+    }
+}
+
+/// A spool failure as the source failure a run reports.
+impl From<SpoolError> for SourceError {
+    fn from(e: SpoolError) -> SourceError {
+        match e {
+            SpoolError::Io { path, source } => SourceError::Io {
+                path: path.display().to_string(),
+                source,
+            },
+            SpoolError::Corrupt { path, message } => SourceError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other(message),
+            },
+        }
     }
 }
 
