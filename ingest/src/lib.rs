@@ -17,6 +17,7 @@ pub mod aws;
 pub mod cloudwatch;
 pub mod encode;
 pub mod envelope;
+pub mod events;
 pub mod gunzip;
 pub mod lake;
 pub mod limits;

@@ -25,14 +25,13 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::Int64Type;
 use bytes::Bytes;
 use flowlake_schemas::normalize::normalize;
-use flowlake_schemas::{Decoder, Format, LineCounts, LineLimits, RecordSource, Reject, TimeBounds};
+use flowlake_schemas::{Decoder, Format, LineCounts, LineLimits, Reject, TimeBounds};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 use tokio::sync::mpsc;
@@ -51,7 +50,7 @@ use crate::sources::{ObjectKind, SourceObject};
 /// writer (and rejected lines the quarantine file) while a segment is still
 /// being parsed: a chunk of nothing but bad lines holds at most this many
 /// bytes of rejects in memory.
-const DECODE_CHUNK: usize = 1 << 20;
+pub(crate) const DECODE_CHUNK: usize = 1 << 20;
 
 /// What processing needs besides the object.
 #[derive(Debug, Clone)]
@@ -267,15 +266,16 @@ fn quarantine_staging(config: &ProcessConfig, source_key: &str, part: Option<u32
 }
 
 /// A decoder feeding a partitioned writer and a quarantine file: flow-log
-/// text in, staged Parquet files, staged rejects and counts out.
-struct TextToParquet {
-    decoder: Decoder,
+/// text in, staged Parquet files, staged rejects and counts out (objects
+/// here, events of append-only sources in `events.rs`).
+pub(crate) struct TextToParquet {
+    pub(crate) decoder: Decoder,
     writer: PartitionedWriter,
-    quarantine: QuarantineWriter,
+    pub(crate) quarantine: QuarantineWriter,
 }
 
 impl TextToParquet {
-    fn new(
+    pub(crate) fn new(
         object: &SourceObject,
         source_key: &str,
         segment: (Format, u64, u32, u32),
@@ -296,7 +296,7 @@ impl TextToParquet {
         }
     }
 
-    fn feed(&mut self, text: &[u8]) -> Result<(), ProcessError> {
+    pub(crate) fn feed(&mut self, text: &[u8]) -> Result<(), ProcessError> {
         for chunk in text.chunks(DECODE_CHUNK) {
             self.decoder.decode(chunk);
             for batch in self.decoder.take_batches() {
@@ -307,31 +307,7 @@ impl TextToParquet {
         Ok(())
     }
 
-    /// After at least `events` lines: `Err` when none parsed, `Ok(true)`
-    /// when some did (no need to look again), `Ok(false)` when too few
-    /// lines have been seen to tell.
-    fn nothing_parses(&self, events: u64, format: &Format) -> Result<bool, ProcessError> {
-        let counts = self.decoder.counts();
-        if counts.records > 0 {
-            return Ok(true);
-        }
-        if counts.rejected < events || counts.rejected < counts.lines() {
-            return Ok(false);
-        }
-        Err(ProcessError::NothingParses {
-            events: counts.rejected,
-            fields: format.len(),
-            format: format.to_log_format(),
-            example: self
-                .quarantine
-                .first()
-                .first()
-                .map(|r| format!("{}: {}", r.reason, r.raw))
-                .unwrap_or_default(),
-        })
-    }
-
-    fn finish(mut self) -> Result<ObjectOutput, ProcessError> {
+    pub(crate) fn finish(mut self) -> Result<ObjectOutput, ProcessError> {
         self.decoder.finish();
         for batch in self.decoder.take_batches() {
             self.writer.write(&batch)?;
@@ -432,79 +408,6 @@ fn process_chunks(
             .limits
             .check_inflated(decompressed + rest.len() as u64, compressed)?;
         parse.feed(&rest)?;
-    }
-    let mut output = parse.finish()?;
-    output.bytes_in = bytes_in;
-    Ok(output)
-}
-
-/// One event of an append-only source: a record line and where it came from.
-#[derive(Debug, Clone)]
-pub struct Event {
-    /// Its source columns (log group and stream).
-    pub source: Arc<RecordSource>,
-    /// The message: one flow record, without a newline.
-    pub message: String,
-}
-
-/// Events after which a unit whose every event was rejected stops the run.
-pub const GIVE_UP_AFTER_EVENTS: u64 = 1000;
-
-/// A unit smaller than this whose every event was rejected also stops it
-/// (fewer rejects are quarantined like any bad line).
-const GIVE_UP_MIN_EVENTS: u64 = 10;
-
-/// Processes the events of one unit of an append-only source (CloudWatch
-/// Logs, a Firehose spool), arriving in pages over a channel. Each event is
-/// one line, whatever it holds: newlines inside a message become spaces, and
-/// header lines are not recognised (a message that looks like one is a
-/// rejected line, never a change of format). With `check_format` (for
-/// streams that have never given a record), stops with
-/// [`ProcessError::NothingParses`] when no event parses (see
-/// [`GIVE_UP_AFTER_EVENTS`]); `bytes_in` counts message bytes.
-pub fn process_events(
-    unit: &SourceObject,
-    source_key: &str,
-    pages: impl Iterator<Item = Vec<Event>>,
-    config: &ProcessConfig,
-    check_format: bool,
-) -> Result<ObjectOutput, ProcessError> {
-    let mut parse = TextToParquet::new(unit, source_key, (config.format.clone(), 1, 0, 1), config);
-    parse.decoder.recognise_headers(false);
-    let mut text: Vec<u8> = Vec::with_capacity(DECODE_CHUNK + 4096);
-    let mut current: Option<Arc<RecordSource>> = None;
-    let mut checked = !check_format;
-    let mut bytes_in = 0u64;
-    for page in pages {
-        for event in page {
-            bytes_in += event.message.len() as u64;
-            let same = current
-                .as_ref()
-                .is_some_and(|c| Arc::ptr_eq(c, &event.source));
-            if !same || text.len() >= DECODE_CHUNK {
-                parse.feed(&text)?;
-                text.clear();
-                if !same {
-                    parse.decoder.set_source(Some(event.source.clone()));
-                    current = Some(event.source);
-                }
-            }
-            let start = text.len();
-            text.extend_from_slice(event.message.as_bytes());
-            for b in &mut text[start..] {
-                if *b == b'\n' || *b == b'\r' {
-                    *b = b' ';
-                }
-            }
-            text.push(b'\n');
-        }
-        if !checked {
-            checked = parse.nothing_parses(GIVE_UP_AFTER_EVENTS, &config.format)?;
-        }
-    }
-    parse.feed(&text)?;
-    if !checked {
-        parse.nothing_parses(GIVE_UP_MIN_EVENTS, &config.format)?;
     }
     let mut output = parse.finish()?;
     output.bytes_in = bytes_in;

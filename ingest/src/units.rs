@@ -18,13 +18,14 @@ use std::sync::Arc;
 use flowlake_schemas::lake::{file_stem, source_key};
 use tokio::sync::mpsc;
 
+use crate::events::{Event, process_events};
 use crate::lake::commit::to_json;
 use crate::lake::cursor::{StreamCursor, cursor_path};
 use crate::lake::{
     CommitError, CommitOutcome, CommitRequest, LakeStore, StreamRange, commit_object,
 };
 use crate::pipeline::JobError;
-use crate::process::{Event, ObjectOutput, ProcessConfig, ProcessError, process_events};
+use crate::process::{ObjectOutput, ProcessConfig, ProcessError};
 use crate::sources::{ObjectKind, SourceObject, VersionRoute};
 
 /// Pages of events queued for the parser per unit (each up to 10,000 events).

@@ -21,10 +21,11 @@ use flowlake_schemas::RecordSource;
 use flowlake_schemas::lake::source_key;
 
 use super::spool::{Segment, Spool};
+use crate::events::Event;
 use crate::lake::cursor::{StreamCursor, id_hash, load_cursors};
 use crate::lake::{LakeStore, StreamRange};
 use crate::pipeline::JobError;
-use crate::process::{Event, ProcessConfig};
+use crate::process::ProcessConfig;
 use crate::sources::SourceError;
 use crate::units::{CursorAdvance, UnitWriter, commit_unit, unit_object};
 
