@@ -125,7 +125,7 @@ async fn run(
         // Flush when enough is spooled or the oldest segment is old enough.
         let due = {
             let pending = spool.pending();
-            let bytes: u64 = pending.iter().map(|s| s.bytes).sum();
+            let bytes = spool.pending_bytes();
             let oldest = pending.first().map(|s| s.header.received_ms);
             let now = chrono::Utc::now().timestamp_millis();
             let aged = oldest.is_some_and(|t| {
@@ -252,7 +252,7 @@ async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) 
     .await;
     match outcome {
         Ok(Ok(Appended::New(_))) => {
-            if sink.spool.pending().iter().map(|s| s.bytes).sum::<u64>() >= sink.flush_bytes {
+            if sink.spool.pending_bytes() >= sink.flush_bytes {
                 sink.wake.notify_one();
             }
             answer(StatusCode::OK, &request_id, None)

@@ -112,6 +112,8 @@ struct State {
     pending: BTreeMap<u64, Segment>,
     /// Committed segments' markers: seq → received time.
     done: BTreeMap<u64, i64>,
+    /// Bytes of the pending segments.
+    pending_bytes: u64,
     by_request: HashMap<String, u64>,
 }
 
@@ -151,6 +153,7 @@ impl Spool {
             if done {
                 state.done.insert(seq, header.received_ms);
             } else {
+                state.pending_bytes += bytes;
                 state.pending.insert(seq, Segment { seq, header, bytes });
             }
             state.next = state.next.max(seq + 1);
@@ -198,9 +201,9 @@ impl Spool {
         };
         match self.write_segment(seq, &header, lines) {
             Ok(bytes) => {
-                self.lock()
-                    .pending
-                    .insert(seq, Segment { seq, header, bytes });
+                let mut state = self.lock();
+                state.pending_bytes += bytes;
+                state.pending.insert(seq, Segment { seq, header, bytes });
                 Ok(Appended::New(seq))
             }
             Err(e) => {
@@ -237,6 +240,12 @@ impl Spool {
             let _ = std::fs::remove_file(&tmp);
             SpoolError::Io { path, source }
         })
+    }
+
+    /// Bytes waiting to be flushed (kept as segments come and go, so a
+    /// request need not walk the spool to ask).
+    pub fn pending_bytes(&self) -> u64 {
+        self.lock().pending_bytes
     }
 
     /// Segments waiting to be flushed, oldest first.
@@ -284,7 +293,9 @@ impl Spool {
             })();
             written.map_err(io(&path))?;
             let mut state = self.lock();
-            state.pending.remove(&seq);
+            if state.pending.remove(&seq).is_some() {
+                state.pending_bytes -= segment.bytes;
+            }
             state.done.insert(seq, segment.header.received_ms);
         }
         Ok(())
@@ -391,8 +402,10 @@ mod tests {
         assert!(!dir.path().join("0000000000000002.tmp").exists());
 
         // Committed segments stay known, across a restart, until they expire.
+        let third = spool.pending()[2].bytes;
         spool.mark_flushed(&[0, 1]).unwrap();
         assert_eq!(spool.pending().len(), 1);
+        assert_eq!(spool.pending_bytes(), third);
         drop(spool);
         let spool = Spool::open(dir.path()).unwrap();
         assert_eq!(spool.pending().len(), 1);
