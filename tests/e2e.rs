@@ -18,6 +18,8 @@ mod bad_input;
 mod cloudwatch;
 #[path = "e2e/commit_model.rs"]
 mod commit_model;
+#[path = "e2e/compact.rs"]
+mod compact;
 #[path = "e2e/exactly_once.rs"]
 mod exactly_once;
 #[path = "e2e/firehose.rs"]

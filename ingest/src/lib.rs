@@ -15,6 +15,7 @@
 
 pub mod aws;
 pub mod cloudwatch;
+pub mod compact;
 pub mod encode;
 pub mod envelope;
 pub mod events;

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use crate::lake::ledger::Lookup;
 use crate::lake::{
     CommitError, CommitOutcome, CommitRequest, LakeLock, LakeStore, LedgerIndex, LockError,
-    StoreError, commit_object, recover,
+    StoreError, Takeover, commit_object, recover,
 };
 use crate::process::{
     Limits, ObjectOutput, ProcessConfig, ProcessError, process_stream, process_whole,
@@ -183,6 +183,9 @@ pub enum IngestError {
     /// run that could report it and go on.
     #[error(transparent)]
     Unit(#[from] JobError),
+    /// Compaction failed (what it committed before stays).
+    #[error("compacting: {0}")]
+    Compact(#[from] crate::compact::CompactError),
     /// A server could not listen.
     #[error("listening on {addr}: {source}")]
     Listen {
@@ -460,6 +463,7 @@ async fn run_job(
             cursors: &[],
             old_cursors: &[],
             streams: &[],
+            takeover: Takeover::default(),
         },
     )
     .await;

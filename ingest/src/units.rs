@@ -22,7 +22,7 @@ use crate::events::{Event, process_events};
 use crate::lake::commit::to_json;
 use crate::lake::cursor::{StreamCursor, cursor_path};
 use crate::lake::{
-    CommitError, CommitOutcome, CommitRequest, LakeStore, StreamRange, commit_object,
+    CommitError, CommitOutcome, CommitRequest, LakeStore, StreamRange, Takeover, commit_object,
 };
 use crate::pipeline::JobError;
 use crate::process::{ObjectOutput, ProcessConfig, ProcessError};
@@ -149,6 +149,7 @@ pub async fn commit_unit(
             cursors: &cursors,
             old_cursors: &old,
             streams: &ranges,
+            takeover: Takeover::default(),
         },
     )
     .await;

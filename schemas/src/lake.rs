@@ -89,6 +89,18 @@ impl Partition {
     pub fn path(&self) -> String {
         format!("day={}/hour={}", self.day(), self.hour())
     }
+
+    /// The partition of a data file, from its path
+    /// (`flows/day=YYYY-MM-DD/hour=HH/<name>`), if it is one.
+    pub fn of_file(path: &str) -> Option<Partition> {
+        let rest = path.strip_prefix(TABLE_DIR)?.strip_prefix("/day=")?;
+        let (day, rest) = rest.split_once("/hour=")?;
+        let (hour, _name) = rest.split_once('/')?;
+        let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+        let hour: u32 = hour.parse().ok().filter(|h| *h < 24)?;
+        let start = date.and_hms_opt(hour, 0, 0)?.and_utc().timestamp_millis();
+        Some(Partition::from_millis(start))
+    }
 }
 
 /// A short, stable key for a source identity (e.g. `s3://bucket/key` or a
@@ -131,6 +143,17 @@ pub fn parse_ledger_path(path: &str) -> Option<(&str, &str, &str)> {
     Some((shard, source, version))
 }
 
+/// Where a ledger entry goes once compaction has taken over all its files:
+/// out of the ledger (so runs no longer list it) but kept, with its counts,
+/// as the record of what was read.
+pub const ABSORBED_DIR: &str = "_flowlake/absorbed";
+
+/// The archived copy of the ledger entry at `ledger` (see [`ABSORBED_DIR`]).
+pub fn absorbed_path(ledger: &str) -> String {
+    let rest = ledger.strip_prefix(LEDGER_DIR).unwrap_or(ledger);
+    format!("{ABSORBED_DIR}{rest}")
+}
+
 /// Path of the intent file of an ingest in progress.
 pub fn pending_path(source_key: &str) -> String {
     format!("{PENDING_DIR}/{source_key}.json")
@@ -170,6 +193,12 @@ pub struct PendingIntent {
     /// Cursor files they supersede, deleted after the commit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub old_cursors: Vec<String>,
+    /// Compaction: ledger entries some of whose files this commit takes
+    /// over (merged into `new_files`, or named as they are by the new
+    /// entry). After the commit each is rewritten without them, or archived
+    /// once it names no file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved_from: Vec<String>,
 }
 
 impl PendingIntent {
@@ -208,6 +237,15 @@ mod tests {
         assert_eq!(Partition::from_millis(1_716_616_799_999), p);
         assert_ne!(Partition::from_millis(1_716_616_800_000), p);
         assert_eq!(Partition::from_millis(0).path(), "day=1970-01-01/hour=00");
+        let file = data_file_path(p, "stem", 2);
+        assert_eq!(Partition::of_file(&file), Some(p));
+        for not_data in [
+            "flows/day=2024-05-25/x.parquet",
+            "flows/day=2024-05-25/hour=24/x.parquet",
+            "_flowlake/ledger/day=2024-05-25/hour=05/x",
+        ] {
+            assert_eq!(Partition::of_file(not_data), None, "{not_data}");
+        }
     }
 
     #[test]

@@ -93,6 +93,11 @@ pub(crate) fn parse_duration_ms(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{text:?} is out of range"))
 }
 
+/// A duration from [`parse_duration_ms`] (never negative).
+pub(crate) fn millis(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
 pub(crate) async fn run(args: CloudWatchArgs) -> anyhow::Result<Outcome> {
     let lake = args.common.lake.open_for_ingest().await?;
     let mut settings = args.common.lake.aws.settings();

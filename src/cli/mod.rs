@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand, all clap derive.
 
+mod compact;
 mod ddl;
 mod demo;
 mod generate;
@@ -43,6 +44,8 @@ enum Command {
     Ddl(ddl::DdlArgs),
     /// Print the lake's columns.
     Schema(schema::SchemaArgs),
+    /// Merge small files of append-only sources into large ones, exactly once.
+    Compact(compact::CompactArgs),
     /// Run a long-lived source (the Firehose endpoint).
     #[command(subcommand)]
     Serve(serve::ServeCommand),
@@ -90,6 +93,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Demo(args) => demo::run(args).await,
             Command::Ddl(args) => ddl::run(args),
             Command::Schema(args) => schema::run(args),
+            Command::Compact(args) => compact::run(args).await,
             Command::Serve(command) => serve::run(command).await,
         }
     })

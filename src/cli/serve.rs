@@ -2,16 +2,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use flowlake_ingest::compact::CompactOptions;
 use flowlake_ingest::sources::firehose::protocol::Endpoint;
 use flowlake_ingest::sources::firehose::serve::{SinkOptions, serve};
 
 use super::Outcome;
 use super::ingest::{CommonArgs, parse_size};
-use super::ingest_cloudwatch::parse_duration_ms;
+use super::ingest_cloudwatch::{millis, parse_duration_ms};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ServeCommand {
@@ -59,6 +59,19 @@ pub(crate) struct FirehoseArgs {
     #[arg(long, default_value = "3h", value_parser = parse_duration_ms)]
     dedupe_window: i64,
 
+    /// Compact the lake's small files this often (`0s` never); see
+    /// `flowlake compact`.
+    #[arg(long, default_value = "15m", value_parser = parse_duration_ms)]
+    compact_every: i64,
+
+    /// Compact only files committed at least this long ago.
+    #[arg(long, default_value = "1h", value_parser = parse_duration_ms)]
+    compact_older_than: i64,
+
+    /// Merge files into files of up to about this size.
+    #[arg(long, default_value = "128M", value_parser = parse_size)]
+    compact_target_size: u64,
+
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -89,9 +102,14 @@ pub(crate) async fn run(command: ServeCommand) -> anyhow::Result<Outcome> {
             max_inflated_bytes: max_body.saturating_mul(4),
         },
         flush_bytes: args.flush_bytes.unwrap_or(64 << 20),
-        flush_age: Duration::from_millis(u64::try_from(args.flush_interval).unwrap_or(0)),
-        dedupe_window: Duration::from_millis(u64::try_from(args.dedupe_window).unwrap_or(0)),
+        flush_age: millis(args.flush_interval),
+        dedupe_window: millis(args.dedupe_window),
         ingest: args.common.options()?,
+        compact_every: (args.compact_every > 0).then(|| millis(args.compact_every)),
+        compact: CompactOptions {
+            older_than: millis(args.compact_older_than),
+            target_bytes: args.compact_target_size.max(1),
+        },
     };
     serve(&lake, options, |addr| println!("listening on {addr}")).await?;
     Ok(Outcome::Done)

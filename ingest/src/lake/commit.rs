@@ -8,7 +8,8 @@
 //!          3 write the quarantine file, and the new cursors (append-only sources)
 //!          4 create the ledger entry (create-only: the commit point)
 //!          5 retire: delete old versions' files, quarantine and superseded
-//!            cursors, then their entries
+//!            cursors, then their entries; compaction: rewrite the entries
+//!            whose files it took over without them (archived once empty)
 //!          6 delete the intent
 //! recover: for each intent left by a dead run:
 //!          entry exists → finish steps 5 and 6 (roll forward)
@@ -23,7 +24,7 @@
 
 use bytes::Bytes;
 use chrono::{SecondsFormat, Utc};
-use flowlake_schemas::lake::{ledger_path, pending_path, quarantine_path};
+use flowlake_schemas::lake::{absorbed_path, ledger_path, pending_path, quarantine_path};
 
 use super::crashpoint::reached;
 use super::ledger::{
@@ -31,7 +32,7 @@ use super::ledger::{
 };
 use super::store::{Created, LakeStore, StoreError};
 use crate::process::ObjectOutput;
-use crate::sources::SourceObject;
+use crate::sources::{SourceObject, VersionRoute};
 
 /// Why a commit or recovery failed.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,23 @@ pub struct CommitRequest<'a> {
     pub old_cursors: &'a [String],
     /// Append-only sources: what each stream read contributed, for the entry.
     pub streams: &'a [StreamRange],
+    /// Compaction: committed files this commit takes over. Empty otherwise.
+    pub takeover: Takeover<'a>,
+}
+
+/// Files of committed entries that a compaction commit takes over: merged
+/// into its new files, or named by its entry as they are. After the commit
+/// point the entries are rewritten without them (an entry left with no file
+/// is archived to `_flowlake/absorbed/`), so at rest every data file is
+/// still named by exactly one entry.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Takeover<'a> {
+    /// Ledger paths of the entries the files belong to.
+    pub entries: &'a [String],
+    /// Files merged into the new files: hidden once committed, then deleted.
+    pub merged: &'a [String],
+    /// Files the new entry names as they are (already large enough).
+    pub adopted: &'a [FileEntry],
 }
 
 /// Publishes one processed object and commits it. See the module docs.
@@ -120,9 +138,10 @@ pub async fn commit_object(
         cursors,
         old_cursors,
         streams,
+        takeover,
     } = request;
     let version_key = object.version_key();
-    let mut old_files = Vec::new();
+    let mut old_files = takeover.merged.to_vec();
     let mut old_quarantine = Vec::new();
     for old in old_entries {
         if let Some(entry) = read_json::<LedgerEntry>(lake, old).await? {
@@ -146,6 +165,7 @@ pub async fn commit_object(
         old_quarantine,
         cursors: cursors.iter().map(|(path, _)| path.clone()).collect(),
         old_cursors: old_cursors.to_vec(),
+        moved_from: takeover.entries.to_vec(),
     };
     let pending = pending_path(source_key);
     lake.put(&pending, to_json(&intent)).await?;
@@ -178,6 +198,7 @@ pub async fn commit_object(
                 rows: f.rows,
                 bytes: f.bytes,
             })
+            .chain(takeover.adopted.iter().cloned())
             .collect(),
         quarantine,
         counts: StoredCounts::new(output.counts, output.parquet_rows),
@@ -208,6 +229,55 @@ async fn retire(lake: &LakeStore, intent: &PendingIntent) -> Result<(), CommitEr
         lake.delete(old).await?;
         reached("retire");
     }
+    if !intent.moved_from.is_empty() {
+        let taken: Vec<String> = match read_json::<LedgerEntry>(lake, &intent.ledger).await? {
+            Some(entry) => entry.files.into_iter().map(|f| f.path).collect(),
+            None => Vec::new(),
+        };
+        for path in &intent.moved_from {
+            let gone = |file: &str| intent.old_files.iter().chain(&taken).any(|f| f == file);
+            release_files(lake, path, gone).await?;
+            reached("retire");
+        }
+    }
+    Ok(())
+}
+
+/// Archives the entry at `path` out of the ledger if it names no file (a
+/// unit that found nothing new). Nothing counted changes, so no intent is
+/// needed: a crash leaves it in the ledger, or archived, or both (the next
+/// run archives it again).
+pub(crate) async fn release_empty(lake: &LakeStore, path: &str) -> Result<(), CommitError> {
+    release_files(lake, path, |_| false).await
+}
+
+/// Rewrites the entry at `path` without the files `gone` says were taken
+/// over. An entry left with no file leaves the ledger: a compaction entry
+/// (which read no line) is deleted, any other is archived with its counts.
+/// Idempotent, so recovery can run it again.
+async fn release_files(
+    lake: &LakeStore,
+    path: &str,
+    gone: impl Fn(&str) -> bool,
+) -> Result<(), CommitError> {
+    let Some(mut entry) = read_json::<LedgerEntry>(lake, path).await? else {
+        return Ok(());
+    };
+    let before = entry.files.len();
+    entry.files.retain(|f| !gone(&f.path));
+    if !entry.files.is_empty() {
+        if entry.files.len() != before {
+            lake.put(path, to_json(&entry)).await?;
+        }
+        return Ok(());
+    }
+    if !entry
+        .version_key
+        .starts_with(VersionRoute::Compaction.tag())
+    {
+        lake.put(&absorbed_path(path), to_json(&entry)).await?;
+    }
+    lake.delete(path).await?;
     Ok(())
 }
 

@@ -18,7 +18,12 @@
 //!    entries are retired (readers hide them, recovery deletes them).
 //! 4. At rest (no intents) every file under `flows/` is named by exactly
 //!    one ledger entry, and each source has at most one entry.
-//! 5. All entries of a source live in the one shard its source names
+//! 5. Compaction (`crate::compact`) moves files of units from their entries
+//!    to its own through the same protocol: its intent retires the merged
+//!    files once its entry exists, and the entries that named them are then
+//!    rewritten without them (archived to `_flowlake/absorbed/` with their
+//!    counts once they name no file), so 4 holds again at rest.
+//! 6. All entries of a source live in the one shard its source names
 //!    (`SourceObject::shard`), so a run reads only the shards of the objects
 //!    it lists: the cost of a run follows what it lists, not the lake's age.
 //!

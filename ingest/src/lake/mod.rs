@@ -9,7 +9,9 @@ pub mod lock;
 pub mod quarantine;
 pub mod store;
 
-pub use commit::{CommitError, CommitOutcome, CommitRequest, Recovery, commit_object, recover};
-pub use ledger::{LedgerEntry, LedgerIndex, StreamRange};
+pub use commit::{
+    CommitError, CommitOutcome, CommitRequest, Recovery, Takeover, commit_object, recover,
+};
+pub use ledger::{FileEntry, LedgerEntry, LedgerIndex, StreamRange};
 pub use lock::{LakeLock, LockError};
 pub use store::{Created, LakeStore, StoreError};

@@ -71,14 +71,18 @@ pub enum VersionRoute {
     Modified,
     /// A unit of an append-only source: written once, never replaced.
     Unit,
+    /// The output of a compaction: files it merged or took over from units.
+    Compaction,
 }
 
 impl VersionRoute {
-    fn tag(self) -> char {
+    /// The first character of its version keys.
+    pub(crate) fn tag(self) -> char {
         match self {
             VersionRoute::ETag => 'e',
             VersionRoute::Modified => 'm',
             VersionRoute::Unit => 'u',
+            VersionRoute::Compaction => 'c',
         }
     }
 }

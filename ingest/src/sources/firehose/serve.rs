@@ -25,6 +25,7 @@ use super::flush::Flusher;
 use super::models::DeliveryResponse;
 use super::protocol::{Endpoint, Headers, Refused};
 use super::spool::{Appended, Spool};
+use crate::compact::{CompactOptions, compact};
 use crate::lake::{LakeStore, recover};
 use crate::pipeline::{IngestError, IngestOptions, cpu_pool, process_config, under_lock};
 
@@ -47,6 +48,10 @@ pub struct SinkOptions {
     pub dedupe_window: Duration,
     /// Threads, format and limits for parsing.
     pub ingest: IngestOptions,
+    /// Compact the lake this often (after a flush), if set.
+    pub compact_every: Option<Duration>,
+    /// How to compact.
+    pub compact: CompactOptions,
 }
 
 /// Shared by the request handlers and the flusher.
@@ -121,6 +126,7 @@ async fn run(
     };
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    let mut compacted = Instant::now();
     loop {
         // Flush when enough is spooled or the oldest segment is old enough.
         let due = {
@@ -150,6 +156,20 @@ async fn run(
             }
             let window = i64::try_from(options.dedupe_window.as_millis()).unwrap_or(i64::MAX);
             let _ = spool.expire(chrono::Utc::now().timestamp_millis().saturating_sub(window));
+        }
+        if options
+            .compact_every
+            .is_some_and(|every| compacted.elapsed() >= every)
+        {
+            compacted = Instant::now();
+            match compact(lake, &options.compact, now_ms()).await {
+                Ok(done) => tracing::info!(
+                    partitions = done.partitions,
+                    merged = done.files_merged,
+                    "Compacted the lake."
+                ),
+                Err(e) => tracing::warn!(error = %e, "Compaction failed; the next one retries."),
+            }
         }
         tokio::select! {
             () = &mut shutdown => break,
