@@ -12,14 +12,16 @@
 //! ```
 //!
 //! Log events of subscription envelopes are deduplicated on their id within
-//! a unit; a redelivered request is deduplicated by the spool.
+//! a unit and against recently committed units (`recent.rs`); a redelivered
+//! request is deduplicated by the spool.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use flowlake_schemas::RecordSource;
 use flowlake_schemas::lake::source_key;
 
+use super::recent::{DEFAULT_CAPACITY, RecentEvents};
 use super::spool::{Segment, Spool};
 use crate::events::Event;
 use crate::lake::cursor::{StreamCursor, id_hash, load_cursors};
@@ -58,6 +60,7 @@ pub struct Flusher {
     cursor_source: String,
     pool: Arc<rayon::ThreadPool>,
     config: Arc<ProcessConfig>,
+    recent: Mutex<RecentEvents>,
 }
 
 impl Flusher {
@@ -76,6 +79,7 @@ impl Flusher {
             identity,
             pool,
             config,
+            recent: Mutex::new(RecentEvents::new(DEFAULT_CAPACITY)),
         }
     }
 
@@ -145,10 +149,12 @@ impl Flusher {
             for line in lines {
                 if let (Some(group), Some(stream), Some(id)) =
                     (&line.log_group, &line.log_stream, &line.event_id)
-                    && !seen_events.insert(id_hash(&format!("{group}\n{stream}\n{id}")))
                 {
-                    report.duplicate_events += 1;
-                    continue;
+                    let id = id_hash(&format!("{group}\n{stream}\n{id}"));
+                    if self.recently_committed(id) || !seen_events.insert(id) {
+                        report.duplicate_events += 1;
+                        continue;
+                    }
                 }
                 let key = (line.log_group, line.log_stream);
                 let source = sources
@@ -206,9 +212,21 @@ impl Flusher {
             (&[advance], &[]),
         )
         .await?;
+        // Only committed events count as seen: a failed flush is retried whole.
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remember(seen_events);
         let seqs: Vec<u64> = segments.iter().map(|s| s.seq).collect();
         self.spool.mark_flushed(&seqs).map_err(SourceError::from)?;
         Ok(report)
+    }
+
+    fn recently_committed(&self, id: u64) -> bool {
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(id)
     }
 }
 
@@ -286,15 +304,19 @@ mod tests {
         );
         assert_eq!(lake_records(&lake).await, 4);
         assert!(spool.pending().is_empty());
+        // The same event in a later request (a new request id): dropped.
+        spool.append("r2b", 2_500, &[line(4, Some("e4"))]).unwrap();
+        let done = flusher.flush(&lake, &spool.pending()).await.unwrap();
+        assert_eq!((done.records, done.duplicate_events), (0, 1));
 
         // A crash between the commit and the marking: the next start finds
         // the segment pending, and the cursor says it was committed.
         spool.append("r3", 3_000, &[line(5, None)]).unwrap();
         let pending = spool.pending();
-        let saved = std::fs::read(spool_dir.join("0000000000000002.jsonl")).unwrap();
+        let saved = std::fs::read(spool_dir.join("0000000000000003.jsonl")).unwrap();
         flusher.flush(&lake, &pending).await.unwrap();
-        std::fs::remove_file(spool_dir.join("0000000000000002.done")).unwrap();
-        std::fs::write(spool_dir.join("0000000000000002.jsonl"), saved).unwrap();
+        std::fs::remove_file(spool_dir.join("0000000000000003.done")).unwrap();
+        std::fs::write(spool_dir.join("0000000000000003.jsonl"), saved).unwrap();
         drop(flusher);
         drop(spool);
         let spool = Arc::new(Spool::open(&spool_dir).unwrap());

@@ -5,6 +5,7 @@
 pub mod flush;
 pub mod models;
 pub mod protocol;
+mod recent;
 pub mod records;
 pub mod serve;
 pub mod spool;
