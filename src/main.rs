@@ -3,7 +3,7 @@
 //! calls the library crates (`flowlake-ingest`, `flowlake-query`).
 //!
 //! Exit status: 0 all good; 1 partial (an object was skipped or a line was
-//! quarantined); 2 error. Errors are printed once, with their causes.
+//! quarantined) or an alert fires; 2 error. Errors are printed once, with their causes.
 
 mod cli;
 mod progress;
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     cli::init_logging(cli.verbose);
     match cli::run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::Partial) => ExitCode::from(1),
+        Ok(Outcome::Partial | Outcome::Alerting) => ExitCode::from(1),
         Err(error) => {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;

@@ -15,9 +15,10 @@ use flowlake_schemas::{Format, LineCounts, Reject};
 use futures::StreamExt;
 
 use crate::lake::ledger::Lookup;
+use crate::lake::lock::{LockScope, with_lock};
 use crate::lake::{
-    CommitError, CommitOutcome, CommitRequest, LakeLock, LakeStore, LedgerIndex, LockError,
-    StoreError, Takeover, commit_object, recover,
+    CommitError, CommitOutcome, CommitRequest, LakeStore, LedgerIndex, LockError, StoreError,
+    Takeover, commit_object, recover,
 };
 use crate::process::{
     Limits, ObjectOutput, ProcessConfig, ProcessError, process_stream, process_whole,
@@ -262,16 +263,7 @@ where
     F: FnOnce(LakeStore) -> Fut,
     Fut: std::future::Future<Output = Result<T, IngestError>>,
 {
-    let lock = LakeLock::acquire(lake).await?;
-    let fenced = lock.fence(lake);
-    let guard = lock.guard();
-    let result = tokio::select! {
-        result = run(fenced) => result,
-        lost = guard.lost() => Err(lost.into()),
-    };
-    let result = guard.check().map_err(IngestError::from).and(result);
-    lock.release().await?;
-    result
+    with_lock(lake, LockScope::Writer, run).await
 }
 
 async fn ingest_locked(

@@ -6,12 +6,14 @@
 //! |---|---|
 //! | `cidr_contains(cidr, addr)` | true if `addr` lies in `cidr` (`'10.0.0.0/8'`, `'2001:db8::/32'`) |
 //! | `is_private(addr)` | true for RFC 1918 and IPv6 ULA (fc00::/7) |
+//! | `is_internet(addr)` | false for private, RFC 6598 shared, loopback, link-local and unspecified addresses; true otherwise (documentation ranges included) |
 //! | `protocol_name(protocol)` | IANA keyword (`tcp`, `udp`, `icmp`, ...), null if uncommon |
 //! | `tcp_flag_names(tcp_flags)` | `SYN`, `SYN-ACK,FIN`, ... from the OR-ed flags |
 //!
 //! Named reports do not use these (other engines lack them); they read the
 //! derived columns stored at ingest instead.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringBuilder};
@@ -19,7 +21,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
-use flowlake_schemas::addr::{Cidr, is_private, parse_addr};
+use flowlake_schemas::addr::{Cidr, is_internet, is_private, parse_addr};
 use flowlake_schemas::protocol::protocol_name;
 
 /// Registers every flowlake SQL function on `ctx`.
@@ -37,6 +39,13 @@ pub fn register_functions(ctx: &SessionContext) {
         DataType::Boolean,
         Volatility::Immutable,
         Arc::new(is_private_fn),
+    ));
+    ctx.register_udf(create_udf(
+        "is_internet",
+        vec![DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(is_internet_fn),
     ));
     ctx.register_udf(create_udf(
         "protocol_name",
@@ -103,11 +112,20 @@ fn cidr_contains(args: &[ColumnarValue]) -> Result<ColumnarValue> {
 }
 
 fn is_private_fn(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    address_test(args, is_private)
+}
+
+fn is_internet_fn(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    address_test(args, is_internet)
+}
+
+/// `test` of each address (null for null or unparseable text).
+fn address_test(args: &[ColumnarValue], test: fn(IpAddr) -> bool) -> Result<ColumnarValue> {
     let (arrays, scalar) = arrays(args)?;
     let flags: BooleanArray = arrays[0]
         .as_string::<i32>()
         .iter()
-        .map(|a| a.and_then(parse_addr).map(is_private))
+        .map(|a| a.and_then(parse_addr).map(test))
         .collect();
     finish(Arc::new(flags), scalar)
 }

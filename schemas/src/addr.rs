@@ -60,6 +60,25 @@ pub fn is_private(addr: IpAddr) -> bool {
     }
 }
 
+/// True for an address on the internet, as alert rules mean it: anything
+/// but RFC 1918 and IPv6 ULA space, RFC 6598 shared space (100.64/10, carrier
+/// NAT), loopback, link-local and the unspecified address. Documentation
+/// ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) count as
+/// internet, so examples and tests behave like real traffic.
+pub fn is_internet(addr: IpAddr) -> bool {
+    if is_private(addr) || addr.is_loopback() || addr.is_unspecified() {
+        return false;
+    }
+    match addr {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            let shared = a == 100 && (64..128).contains(&b);
+            !(shared || v4.is_link_local())
+        }
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+    }
+}
+
 /// A CIDR block such as `10.0.0.0/8` or `2001:db8::/32`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -108,6 +127,37 @@ impl Cidr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internet_is_everything_but_private_shared_and_local_space() {
+        let internet = |a: &str| is_internet(a.parse().unwrap());
+        for yes in [
+            "203.0.113.9",
+            "198.51.100.1",
+            "8.8.8.8",
+            "100.128.0.1",
+            "2001:db8::1",
+            "2600::1",
+        ] {
+            assert!(internet(yes), "{yes}");
+        }
+        for no in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::",
+        ] {
+            assert!(!internet(no), "{no}");
+        }
+    }
 
     #[test]
     fn parses_both_families_and_rejects_junk() {

@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand, all clap derive.
 
+mod alerts;
 mod compact;
 mod ddl;
 mod demo;
@@ -44,6 +45,9 @@ enum Command {
     Ddl(ddl::DdlArgs),
     /// Print the lake's columns.
     Schema(schema::SchemaArgs),
+    /// Alert rules on rejected traffic: check them, or validate a rule file.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Merge small files of append-only sources into large ones, exactly once.
     Compact(compact::CompactArgs),
     /// Run a long-lived source (the Firehose endpoint).
@@ -58,6 +62,8 @@ pub(crate) enum Outcome {
     Done,
     /// Something was skipped or quarantined (exit code 1).
     Partial,
+    /// An alert fires (exit code 1, for a scheduler to act on).
+    Alerting,
 }
 
 pub(crate) fn init_logging(verbose: u8) {
@@ -93,6 +99,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Demo(args) => demo::run(args).await,
             Command::Ddl(args) => ddl::run(args),
             Command::Schema(args) => schema::run(args),
+            Command::Alerts(command) => alerts::run(command).await,
             Command::Compact(args) => compact::run(args).await,
             Command::Serve(command) => serve::run(command).await,
         }

@@ -106,6 +106,28 @@ use super::store::{LakeStore, StoreError};
 
 const LOCK_PATH: &str = "_flowlake/lock";
 const LEASE_PATH: &str = "_flowlake/lease.json";
+
+/// What a lock guards. The writer's lock is held for as long as anything
+/// writes the lake (a Firehose sink holds it for its lifetime); other
+/// bookkeeping that must not run twice at once, such as alert state, has a
+/// lock of its own, so it runs beside a writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// The lake's data, ledger and cursors.
+    Writer,
+    /// The alert state (`_flowlake/alerts/`).
+    Alerts,
+}
+
+impl LockScope {
+    /// (local lock file, S3 lease object).
+    fn paths(self) -> (&'static str, &'static str) {
+        match self {
+            LockScope::Writer => (LOCK_PATH, LEASE_PATH),
+            LockScope::Alerts => ("_flowlake/alerts/lock", "_flowlake/alerts/lease.json"),
+        }
+    }
+}
 /// Written by a contender to learn S3's current time (its `LastModified`).
 const CLOCK_PATH: &str = "_flowlake/lease-clock";
 /// Conditional writes tried before giving up on a contended lease.
@@ -530,6 +552,27 @@ impl LeaseGuard {
     }
 }
 
+/// Runs `run` holding the lock of `scope`, on a store that writes through
+/// the lock's fence: on S3 no write leaves once the lease may have expired,
+/// and a lost lease ends the run.
+pub async fn with_lock<T, E, F, Fut>(lake: &LakeStore, scope: LockScope, run: F) -> Result<T, E>
+where
+    E: From<LockError> + From<StoreError>,
+    F: FnOnce(LakeStore) -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let lock = LakeLock::acquire_scope(lake, scope).await?;
+    let fenced = lock.fence(lake);
+    let guard = lock.guard();
+    let result = tokio::select! {
+        result = run(fenced) => result,
+        lost = guard.lost() => Err(lost.into()),
+    };
+    let result = guard.check().map_err(E::from).and(result);
+    lock.release().await?;
+    result
+}
+
 /// Held for the whole ingest; released on drop (local) or by [`LakeLock::release`].
 #[derive(Debug)]
 pub enum LakeLock {
@@ -551,8 +594,17 @@ impl LakeLock {
     /// Takes the lake's lock or says who holds it (lease timing from the
     /// environment, see [`LeaseTiming::from_env`]).
     pub async fn acquire(lake: &LakeStore) -> Result<LakeLock, LockError> {
+        LakeLock::acquire_scope(lake, LockScope::Writer).await
+    }
+
+    /// Takes the lock of `scope` (see [`LakeLock::acquire`]).
+    pub async fn acquire_scope(lake: &LakeStore, scope: LockScope) -> Result<LakeLock, LockError> {
+        let (lock_path, lease_path) = scope.paths();
         if let Some(root) = lake.local_root() {
-            let path = root.join(LOCK_PATH);
+            let path = root.join(lock_path);
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
             let file = File::options()
                 .create(true)
                 .truncate(false)
@@ -567,7 +619,7 @@ impl LakeLock {
                 Err(_) => Err(LockError::Busy(path.display().to_string())),
             };
         }
-        LakeLock::acquire_with(lake, LeaseTiming::from_env()?).await
+        LakeLock::acquire_lease(lake, lease_path, LeaseTiming::from_env()?).await
     }
 
     /// Takes an S3 lake's lease with the given timing (see the module docs).
@@ -575,8 +627,16 @@ impl LakeLock {
         lake: &LakeStore,
         timing: LeaseTiming,
     ) -> Result<LakeLock, LockError> {
+        LakeLock::acquire_lease(lake, LEASE_PATH, timing).await
+    }
+
+    async fn acquire_lease(
+        lake: &LakeStore,
+        lease_path: &str,
+        timing: LeaseTiming,
+    ) -> Result<LakeLock, LockError> {
         let (Some((store, key)), Some((_, clock))) =
-            (lake.object_store(LEASE_PATH), lake.object_store(CLOCK_PATH))
+            (lake.object_store(lease_path), lake.object_store(CLOCK_PATH))
         else {
             return Err(LockError::Config(format!(
                 "{}: a lease is only for a lake on S3",
@@ -591,7 +651,7 @@ impl LakeLock {
             released: false,
             written_at: Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
         };
-        let where_ = format!("{}/{LEASE_PATH}", lake.describe());
+        let where_ = format!("{}/{lease_path}", lake.describe());
         for _ in 0..ATTEMPTS {
             let seen = read_lease(store.as_ref(), &key).await?;
             let mode = match &seen {
