@@ -32,6 +32,8 @@ mod hostile;
 mod identity;
 #[path = "e2e/ingest_dir.rs"]
 mod ingest_dir;
+#[path = "e2e/job.rs"]
+mod job;
 #[path = "e2e/lease.rs"]
 mod lease;
 #[path = "e2e/query.rs"]

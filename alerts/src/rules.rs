@@ -206,6 +206,32 @@ fn builtin_specs() -> Result<Vec<RuleSpec>, AlertError> {
         .collect())
 }
 
+/// `message` prefixed with the name of the rule whose table holds byte
+/// `offset` of `text`, if one does (and the file parses as TOML at all).
+fn with_rule_name(text: &str, offset: usize, message: &str) -> String {
+    #[derive(Deserialize)]
+    struct Loose {
+        #[serde(default)]
+        rule: Vec<toml::Spanned<toml::Table>>,
+    }
+    let name = toml::from_str::<Loose>(text).ok().and_then(|loose| {
+        // A `[[rule]]` table's span is its header: the error is in the
+        // last table that starts before it.
+        let rule = loose
+            .rule
+            .into_iter()
+            .take_while(|r| r.span().start <= offset)
+            .last()?;
+        let table = rule.into_inner();
+        let name = table.get("name").or_else(|| table.get("builtin"))?;
+        name.as_str().map(str::to_owned)
+    });
+    match name {
+        Some(name) => format!("rule {name:?}: {message}"),
+        None => message.to_owned(),
+    }
+}
+
 /// The built-in rules (`--rules builtin`).
 pub fn builtin_rules() -> Result<Vec<Rule>, AlertError> {
     parse_rules("builtin", "include_builtin = true\n")
@@ -220,9 +246,10 @@ pub fn parse_rules(file: &str, text: &str) -> Result<Vec<Rule>, AlertError> {
         message,
     };
     let parsed: RuleFile = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
         at(
-            e.span().map_or(1, |s| line_of(text, s.start)),
-            e.message().to_owned(),
+            line_of(text, offset),
+            with_rule_name(text, offset, e.message()),
         )
     })?;
     let builtins = builtin_specs()?;

@@ -14,9 +14,9 @@ use flowlake_alerts::{
 use flowlake_query::LakeLocation;
 use flowlake_query::time::parse_time;
 
-use super::Outcome;
 use super::lake_args::{LakeArgs, MemoryArgs};
 use super::sql::threads;
+use super::{Outcome, Step};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AlertsCommand {
@@ -47,7 +47,7 @@ pub(crate) struct CheckArgs {
 
     /// `builtin`, or a rule file (TOML).
     #[arg(long, default_value = "builtin")]
-    rules: String,
+    pub(crate) rules: String,
 
     /// The check's clock: windows end here and suppression counts from it
     /// (RFC 3339, 2024-05-25T05:00, -2h, now).
@@ -116,6 +116,24 @@ pub(crate) async fn run(command: AlertsCommand) -> anyhow::Result<Outcome> {
 }
 
 async fn run_check(args: CheckArgs) -> anyhow::Result<Outcome> {
+    let format = args.format;
+    let (step, lines) = execute_check(args).await?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        AlertFormat::Json => {
+            for line in lines {
+                writeln!(out, "{line}")?;
+            }
+        }
+        AlertFormat::Table => write!(out, "{}", step.text)?,
+    }
+    Ok(step.outcome)
+}
+
+/// Runs one check: the step (table text and the whole report as JSON) and
+/// one JSON line per firing alert. Inactive rules and undelivered
+/// notifications are reported on standard error.
+pub(crate) async fn execute_check(args: CheckArgs) -> anyhow::Result<(Step, Vec<String>)> {
     let rules = load_rules(&args.rules)?;
     let at = match &args.at {
         Some(text) => parse_time(text, Utc::now())?,
@@ -128,47 +146,6 @@ async fn run_check(args: CheckArgs) -> anyhow::Result<Outcome> {
         memory: args.memory.settings(),
     };
     let report = check(&store, &query, &rules, at, &args.notify.notifiers()).await?;
-    print_report(&report, args.format)?;
-    Ok(if report.firing.is_empty() {
-        Outcome::Done
-    } else {
-        Outcome::Alerting
-    })
-}
-
-pub(crate) fn print_report(report: &CheckReport, format: AlertFormat) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match format {
-        AlertFormat::Json => {
-            for alert in &report.firing {
-                writeln!(out, "{}", serde_json::to_string(alert)?)?;
-            }
-        }
-        AlertFormat::Table => {
-            if report.firing.is_empty() {
-                writeln!(out, "No alert fires.")?;
-            }
-            for alert in &report.firing {
-                let values: Vec<String> = alert
-                    .values
-                    .iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| {
-                        format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned))
-                    })
-                    .collect();
-                writeln!(
-                    out,
-                    "{:<9} {:<24} {:<40} {}{}",
-                    format!("{:?}", alert.severity).to_uppercase(),
-                    alert.rule,
-                    alert.key,
-                    values.join(" "),
-                    if alert.notified { "  (notified)" } else { "" }
-                )?;
-            }
-        }
-    }
     for notice in &report.notices {
         tracing::info!("{}", one_line(notice));
     }
@@ -178,7 +155,45 @@ pub(crate) fn print_report(report: &CheckReport, format: AlertFormat) -> anyhow:
     for failure in &report.undelivered {
         eprintln!("flowlake: warning: notification not delivered (retried next check): {failure}");
     }
-    Ok(())
+    let lines = report
+        .firing
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()?;
+    let step = Step {
+        outcome: if report.firing.is_empty() {
+            Outcome::Done
+        } else {
+            Outcome::Alerting
+        },
+        text: render_table(&report),
+        json: serde_json::to_value(&report)?,
+    };
+    Ok((step, lines))
+}
+
+fn render_table(report: &CheckReport) -> String {
+    if report.firing.is_empty() {
+        return "No alert fires.\n".to_owned();
+    }
+    let mut out = String::new();
+    for alert in &report.firing {
+        let values: Vec<String> = alert
+            .values
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned)))
+            .collect();
+        out.push_str(&format!(
+            "{:<9} {:<24} {:<40} {}{}\n",
+            format!("{:?}", alert.severity).to_uppercase(),
+            alert.rule,
+            alert.key,
+            values.join(" "),
+            if alert.notified { "  (notified)" } else { "" }
+        ));
+    }
+    out
 }
 
 async fn run_test(args: TestArgs) -> anyhow::Result<Outcome> {

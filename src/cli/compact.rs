@@ -6,10 +6,10 @@ use flowlake_ingest::compact::{CompactOptions, CompactSummary, compact};
 use flowlake_ingest::lake::recover;
 use flowlake_ingest::pipeline::{IngestError, under_lock};
 
-use super::Outcome;
 use super::ingest::parse_size;
 use super::ingest_cloudwatch::{millis, parse_duration_ms};
 use super::lake_args::LakeArgs;
+use super::{Outcome, Step};
 
 #[derive(Debug, Args)]
 pub(crate) struct CompactArgs {
@@ -32,6 +32,12 @@ pub(crate) struct CompactArgs {
 }
 
 pub(crate) async fn run(args: CompactArgs) -> anyhow::Result<Outcome> {
+    let json = args.json;
+    Ok(execute(args).await?.print(json))
+}
+
+/// Runs one compaction; the caller prints its summary.
+pub(crate) async fn execute(args: CompactArgs) -> anyhow::Result<Step> {
     let lake = args.lake.open_for_ingest().await?;
     let options = CompactOptions {
         older_than: millis(args.older_than),
@@ -46,12 +52,11 @@ pub(crate) async fn run(args: CompactArgs) -> anyhow::Result<Outcome> {
             .map_err(IngestError::from)
     })
     .await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        print!("{}", render(&summary));
-    }
-    Ok(Outcome::Done)
+    Ok(Step::new(
+        false,
+        render(&summary),
+        serde_json::to_value(&summary)?,
+    ))
 }
 
 fn mib(bytes: u64) -> String {

@@ -11,8 +11,8 @@ use flowlake_ingest::{DirSource, IngestOptions, IngestSummary, Progress, Source,
 use flowlake_query::time::parse_time;
 use flowlake_schemas::Format;
 
-use super::Outcome;
 use super::lake_args::LakeArgs;
+use super::{Outcome, Step};
 use crate::progress::progress_for_terminal;
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +210,23 @@ impl CommonArgs {
 }
 
 pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
+    let json = command.json();
+    Ok(execute(command).await?.print(json))
+}
+
+impl IngestCommand {
+    /// Whether `--json` was asked for.
+    fn json(&self) -> bool {
+        match self {
+            IngestCommand::Dir(a) => a.common.json,
+            IngestCommand::S3(a) => a.common.json,
+            IngestCommand::Cloudwatch(a) => a.common.json,
+        }
+    }
+}
+
+/// Runs one ingest; the caller prints its summary.
+pub(crate) async fn execute(command: IngestCommand) -> anyhow::Result<Step> {
     match command {
         IngestCommand::Dir(args) => {
             let lake = args.common.lake.open_for_ingest().await?;
@@ -233,33 +250,28 @@ pub(crate) async fn run(command: IngestCommand) -> anyhow::Result<Outcome> {
                 .unwrap_or_else(|| 4 * args.common.options().map_or(1, |o| o.threads));
             run_source(&source, &lake, &args.common, Some(concurrency)).await
         }
-        IngestCommand::Cloudwatch(args) => super::ingest_cloudwatch::run(args).await,
+        IngestCommand::Cloudwatch(args) => super::ingest_cloudwatch::execute(args).await,
     }
 }
 
-/// Runs one ingest and prints its summary.
-pub(crate) async fn run_source(
+/// Runs one ingest of a listed source.
+async fn run_source(
     source: &dyn Source,
     lake: &flowlake_ingest::LakeStore,
     common: &CommonArgs,
     concurrency: Option<usize>,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Step> {
     let mut options = common.options()?;
     if let Some(c) = concurrency {
         options.concurrency = c.max(1);
     }
     let progress: Arc<dyn Progress> = progress_for_terminal(common.quiet || common.json);
     let summary = ingest(source, lake, &options, progress).await?;
-    if common.json {
-        println!("{}", summary_json(&summary));
-    } else {
-        print!("{}", render_summary(&summary));
-    }
-    Ok(if summary.is_partial() {
-        Outcome::Partial
-    } else {
-        Outcome::Done
-    })
+    Ok(Step::new(
+        summary.is_partial(),
+        render_summary(&summary),
+        summary_json(&summary),
+    ))
 }
 
 pub(crate) fn thousands(n: u64) -> String {

@@ -9,7 +9,7 @@ use flowlake_ingest::cloudwatch::{CloudWatchOptions, CloudWatchSummary, ingest_c
 use flowlake_ingest::sources::cloudwatch::CloudWatchLogs;
 use flowlake_query::time::parse_time;
 
-use super::Outcome;
+use super::Step;
 use super::ingest::{CommonArgs, thousands};
 use crate::progress::progress_for_terminal;
 
@@ -70,7 +70,7 @@ pub(crate) struct CloudWatchArgs {
     log_region: Option<String>,
 
     #[command(flatten)]
-    common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 /// `30m`, `1h`, `2d`, `90s`, or a number of seconds, as milliseconds.
@@ -98,7 +98,8 @@ pub(crate) fn millis(ms: i64) -> std::time::Duration {
     std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
-pub(crate) async fn run(args: CloudWatchArgs) -> anyhow::Result<Outcome> {
+/// Runs one CloudWatch Logs ingest; the caller prints its summary.
+pub(crate) async fn execute(args: CloudWatchArgs) -> anyhow::Result<Step> {
     let lake = args.common.lake.open_for_ingest().await?;
     let mut settings = args.common.lake.aws.settings();
     if args.log_region.is_some() {
@@ -125,16 +126,11 @@ pub(crate) async fn run(args: CloudWatchArgs) -> anyhow::Result<Outcome> {
     options.ingest = args.common.options()?;
     let progress: Arc<dyn Progress> = progress_for_terminal(args.common.quiet || args.common.json);
     let summary = ingest_cloudwatch(&api, &lake, &options, progress).await?;
-    if args.common.json {
-        println!("{}", summary_json(&summary));
-    } else {
-        print!("{}", render_summary(&summary));
-    }
-    Ok(if summary.is_partial() {
-        Outcome::Partial
-    } else {
-        Outcome::Done
-    })
+    Ok(Step::new(
+        summary.is_partial(),
+        render_summary(&summary),
+        summary_json(&summary),
+    ))
 }
 
 fn render_summary(s: &CloudWatchSummary) -> String {

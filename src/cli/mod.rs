@@ -7,6 +7,7 @@ mod demo;
 mod generate;
 mod ingest;
 mod ingest_cloudwatch;
+mod job;
 mod lake_args;
 mod report;
 mod schema;
@@ -33,6 +34,9 @@ enum Command {
     /// Ingest flow logs into the lake, exactly once.
     #[command(subcommand)]
     Ingest(ingest::IngestCommand),
+    /// The scheduled job: ingest every configured source, compact, check
+    /// the alert rules (`--config flowlake.toml`).
+    Run(job::RunArgs),
     /// Run SQL over the lake (interactive prompt without a query).
     Sql(sql::SqlArgs),
     /// Run a named report (`--list` shows them).
@@ -66,6 +70,41 @@ pub(crate) enum Outcome {
     Alerting,
 }
 
+/// What a command that changes the lake did: how it ended, and its
+/// summary for people and for machines, so `flowlake run` can collect the
+/// steps it runs and the commands themselves print one or the other.
+#[derive(Debug)]
+pub(crate) struct Step {
+    pub(crate) outcome: Outcome,
+    pub(crate) text: String,
+    pub(crate) json: serde_json::Value,
+}
+
+impl Step {
+    /// A step whose outcome follows from whether anything was partial.
+    pub(crate) fn new(partial: bool, text: String, json: serde_json::Value) -> Step {
+        Step {
+            outcome: if partial {
+                Outcome::Partial
+            } else {
+                Outcome::Done
+            },
+            text,
+            json,
+        }
+    }
+
+    /// Prints the summary (JSON or text) and returns the outcome.
+    pub(crate) fn print(self, json: bool) -> Outcome {
+        if json {
+            println!("{}", self.json);
+        } else {
+            print!("{}", self.text);
+        }
+        self.outcome
+    }
+}
+
 pub(crate) fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,aws_config=error",
@@ -93,6 +132,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
     runtime.block_on(async move {
         match cli.command {
             Command::Ingest(command) => ingest::run(command).await,
+            Command::Run(args) => job::run(args).await,
             Command::Sql(args) => sql::run(args).await,
             Command::Report(args) => report::run(args).await,
             Command::Generate(args) => generate::run(args),

@@ -1,0 +1,233 @@
+//! `flowlake run --config flowlake.toml`: the scheduled job. For every
+//! configured source ingest what is new, then compact, then check the alert
+//! rules; end with one JSON summary on standard output and one log line per
+//! step on standard error.
+//!
+//! Every key of a `[[sources]]`, `[compact]` or `[alerts]` table is the
+//! flag of the same name of the matching command (`log_group` is
+//! `--log-group`), parsed by that command's own parser: the config offers
+//! exactly what the command line does, with the same checks and messages.
+//! `deploy/flowlake.toml` documents them.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chrono::{SecondsFormat, Utc};
+use clap::{Args, Parser};
+use flowlake_ingest::IngestError;
+use flowlake_ingest::lake::LockError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Cli, Command, Outcome, Step};
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The job's configuration (TOML; see deploy/flowlake.toml).
+    #[arg(long, env = "FLOWLAKE_CONFIG")]
+    config: PathBuf,
+
+    /// The clock for the alert check (to replay a past run); default now.
+    #[arg(long, allow_hyphen_values = true)]
+    at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobConfig {
+    lake: String,
+    #[serde(default)]
+    sources: Vec<toml::Table>,
+    compact: Option<toml::Table>,
+    alerts: Option<toml::Table>,
+}
+
+/// `--flag value` pairs for the keys of `table` except `skip`.
+fn flags(table: &toml::Table, skip: &[&str]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (key, value) in table {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        let flag = format!("--{}", key.replace('_', "-"));
+        let values = match value {
+            toml::Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        for value in values {
+            match value {
+                toml::Value::Boolean(true) => out.push(flag.clone()),
+                toml::Value::Boolean(false) => {}
+                toml::Value::String(s) => out.extend([flag.clone(), s]),
+                toml::Value::Integer(n) => out.extend([flag.clone(), n.to_string()]),
+                toml::Value::Float(f) => out.extend([flag.clone(), f.to_string()]),
+                other => bail!("{key}: {other} is not a string, number or boolean"),
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn text(table: &toml::Table, key: &str, what: &str) -> anyhow::Result<String> {
+    match table.get(key) {
+        Some(toml::Value::String(s)) => Ok(s.clone()),
+        _ => bail!("{what} needs `{key}` (a string)"),
+    }
+}
+
+/// One step of the job: its name and the command line it runs.
+struct Planned {
+    name: String,
+    argv: Vec<String>,
+}
+
+fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
+    let lake = ["--lake".to_owned(), config.lake.clone()];
+    let mut steps = Vec::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        let what = format!("sources[{i}]");
+        let kind = text(source, "type", &what)?;
+        let (positional, name) = match kind.as_str() {
+            "dir" => (Some(text(source, "path", &what)?), "path"),
+            "s3" => (Some(text(source, "url", &what)?), "url"),
+            "cloudwatch" => (None, ""),
+            other => bail!("{what}: type {other:?} is not dir, s3 or cloudwatch"),
+        };
+        let mut argv = vec!["flowlake".to_owned(), "ingest".to_owned(), kind.clone()];
+        argv.extend(positional.clone());
+        argv.extend(lake.clone());
+        argv.extend(["--json".to_owned(), "--quiet".to_owned()]);
+        argv.extend(flags(source, &["type", name]).with_context(|| what.clone())?);
+        steps.push(Planned {
+            name: format!("ingest {kind} {}", positional.unwrap_or_default())
+                .trim_end()
+                .to_owned(),
+            argv,
+        });
+    }
+    let compact = config.compact.clone().unwrap_or_default();
+    if compact.get("enabled") != Some(&toml::Value::Boolean(false)) {
+        let mut argv = vec![
+            "flowlake".to_owned(),
+            "compact".to_owned(),
+            "--json".to_owned(),
+        ];
+        argv.extend(lake.clone());
+        argv.extend(flags(&compact, &["enabled"]).context("[compact]")?);
+        steps.push(Planned {
+            name: "compact".to_owned(),
+            argv,
+        });
+    }
+    if let Some(alerts) = &config.alerts {
+        let mut argv = vec![
+            "flowlake".to_owned(),
+            "alerts".to_owned(),
+            "check".to_owned(),
+        ];
+        argv.extend(lake.clone());
+        argv.extend(flags(alerts, &["at"]).context("[alerts]")?);
+        if let Some(at) = at {
+            argv.extend(["--at".to_owned(), at.to_owned()]);
+        }
+        steps.push(Planned {
+            name: "alerts check".to_owned(),
+            argv,
+        });
+    }
+    Ok(steps)
+}
+
+async fn execute(command: Command) -> anyhow::Result<Step> {
+    match command {
+        Command::Ingest(c) => super::ingest::execute(c).await,
+        Command::Compact(args) => super::compact::execute(args).await,
+        Command::Alerts(super::alerts::AlertsCommand::Check(args)) => {
+            Ok(super::alerts::execute_check(*args).await?.0)
+        }
+        _ => bail!("not a step of a job"),
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "done",
+        Outcome::Partial => "partial",
+        Outcome::Alerting => "alerting",
+    }
+}
+
+pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let path = args.config.display().to_string();
+    let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {path}"))?;
+    let config: JobConfig = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(1, |s| text[..s.start].matches('\n').count() + 1);
+        anyhow::anyhow!("{path} line {line}: {}", e.message())
+    })?;
+    // Every step's command line is checked before the first one runs.
+    let mut commands = Vec::new();
+    for step in plan(&config, args.at.as_deref()).with_context(|| path.clone())? {
+        let cli = Cli::try_parse_from(&step.argv).map_err(|e| {
+            anyhow::anyhow!("{path}: {}: {}", step.name, e.render().to_string().trim())
+        })?;
+        if let Command::Alerts(super::alerts::AlertsCommand::Check(check)) = &cli.command {
+            super::alerts::load_rules(&check.rules)?;
+        }
+        commands.push((step.name, cli.command));
+    }
+    let started = Utc::now();
+    let (mut reports, mut worst, mut failed) = (Vec::new(), Outcome::Done, false);
+    for (name, command) in commands {
+        match execute(command).await {
+            Ok(step) => {
+                eprintln!(
+                    "flowlake run: {name}: {}: {}",
+                    outcome_name(step.outcome),
+                    step.text.lines().next().unwrap_or_default()
+                );
+                if step.outcome != Outcome::Done {
+                    worst = step.outcome;
+                }
+                reports.push(json!({"step": name, "outcome": outcome_name(step.outcome), "summary": step.json}));
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                eprintln!("flowlake run: {name}: error: {message}");
+                failed = true;
+                reports.push(json!({"step": name, "outcome": "error", "error": message}));
+                // Another writer holds the lake: the remaining steps would
+                // only fail the same way.
+                if e.chain().any(|c| {
+                    matches!(
+                        c.downcast_ref::<IngestError>(),
+                        Some(IngestError::Lock(LockError::Busy(_)))
+                    )
+                }) {
+                    break;
+                }
+            }
+        }
+    }
+    let exit = if failed {
+        2
+    } else if worst == Outcome::Done {
+        0
+    } else {
+        1
+    };
+    let summary: Value = json!({
+        "config": path,
+        "lake": config.lake,
+        "started_at": started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "finished_at": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        "exit": exit,
+        "steps": reports,
+    });
+    println!("{summary}");
+    if failed {
+        bail!("{path}: a step failed (see the summary)");
+    }
+    Ok(worst)
+}
