@@ -36,6 +36,8 @@ mod ingest_dir;
 mod job;
 #[path = "e2e/lease.rs"]
 mod lease;
+#[path = "e2e/prune.rs"]
+mod prune;
 #[path = "e2e/query.rs"]
 mod query;
 #[path = "e2e/query_memory.rs"]

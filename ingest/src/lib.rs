@@ -24,6 +24,7 @@ pub mod lake;
 pub mod limits;
 pub mod pipeline;
 pub mod process;
+pub mod prune;
 pub mod sample;
 pub mod segment;
 pub mod sources;

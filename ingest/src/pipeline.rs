@@ -187,6 +187,9 @@ pub enum IngestError {
     /// Compaction failed (what it committed before stays).
     #[error("compacting: {0}")]
     Compact(#[from] crate::compact::CompactError),
+    /// Retention failed (partitions dropped before stay dropped).
+    #[error("pruning: {0}")]
+    Prune(#[from] crate::prune::PruneError),
     /// A server could not listen.
     #[error("listening on {addr}: {source}")]
     Listen {

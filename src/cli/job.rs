@@ -1,9 +1,9 @@
 //! `flowlake run --config flowlake.toml`: the scheduled job. For every
-//! configured source ingest what is new, then compact, then check the alert
-//! rules; end with one JSON summary on standard output and one log line per
+//! configured source ingest what is new, then compact, then drop what is
+//! past retention, then check the alert rules; end with one JSON summary on standard output and one log line per
 //! step on standard error.
 //!
-//! Every key of a `[[sources]]`, `[compact]` or `[alerts]` table is the
+//! Every key of a `[[sources]]`, `[compact]`, `[retention]` or `[alerts]` table is the
 //! flag of the same name of the matching command (`log_group` is
 //! `--log-group`), parsed by that command's own parser: the config offers
 //! exactly what the command line does, with the same checks and messages.
@@ -39,6 +39,7 @@ struct JobConfig {
     #[serde(default)]
     sources: Vec<toml::Table>,
     compact: Option<toml::Table>,
+    retention: Option<toml::Table>,
     alerts: Option<toml::Table>,
 }
 
@@ -119,6 +120,19 @@ fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
             argv,
         });
     }
+    if let Some(retention) = &config.retention {
+        let mut argv = vec![
+            "flowlake".to_owned(),
+            "prune".to_owned(),
+            "--json".to_owned(),
+        ];
+        argv.extend(lake.clone());
+        argv.extend(flags(retention, &[]).context("[retention]")?);
+        steps.push(Planned {
+            name: "prune".to_owned(),
+            argv,
+        });
+    }
     if let Some(alerts) = &config.alerts {
         let mut argv = vec![
             "flowlake".to_owned(),
@@ -142,6 +156,7 @@ async fn execute(command: Command) -> anyhow::Result<Step> {
     match command {
         Command::Ingest(c) => super::ingest::execute(c).await,
         Command::Compact(args) => super::compact::execute(args).await,
+        Command::Prune(args) => super::prune::execute(args).await,
         Command::Alerts(super::alerts::AlertsCommand::Check(args)) => {
             Ok(super::alerts::execute_check(*args).await?.0)
         }

@@ -9,6 +9,7 @@ mod ingest;
 mod ingest_cloudwatch;
 mod job;
 mod lake_args;
+mod prune;
 mod report;
 mod schema;
 mod serve;
@@ -54,6 +55,8 @@ enum Command {
     Alerts(alerts::AlertsCommand),
     /// Merge small files of append-only sources into large ones, exactly once.
     Compact(compact::CompactArgs),
+    /// Retention: drop whole hour partitions older than --older-than.
+    Prune(prune::PruneArgs),
     /// Run a long-lived source (the Firehose endpoint).
     #[command(subcommand)]
     Serve(serve::ServeCommand),
@@ -141,6 +144,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Schema(args) => schema::run(args),
             Command::Alerts(command) => alerts::run(command).await,
             Command::Compact(args) => compact::run(args).await,
+            Command::Prune(args) => prune::run(args).await,
             Command::Serve(command) => serve::run(command).await,
         }
     })

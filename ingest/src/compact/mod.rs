@@ -250,7 +250,7 @@ async fn commit_partition(
             streams: &[],
             takeover: Takeover {
                 entries: &entries,
-                merged: &merged,
+                retired: &merged,
                 adopted: &adopted,
             },
         },

@@ -110,17 +110,20 @@ pub struct CommitRequest<'a> {
     pub takeover: Takeover<'a>,
 }
 
-/// Files of committed entries that a compaction commit takes over: merged
-/// into its new files, or named by its entry as they are. After the commit
-/// point the entries are rewritten without them (an entry left with no file
-/// is archived to `_flowlake/absorbed/`), so at rest every data file is
-/// still named by exactly one entry.
+/// Files of committed entries that a compaction or prune commit takes over:
+/// merged into its new files, named by its entry as they are, or dropped.
+/// After the commit point the entries are rewritten without them, so at rest
+/// every data file is still named by exactly one entry. An entry left with
+/// no file: a unit's is archived to `_flowlake/absorbed/` (its cursors say
+/// what was read), a compaction's is deleted, and an object's stays, empty,
+/// so the object is not ingested again.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Takeover<'a> {
     /// Ledger paths of the entries the files belong to.
     pub entries: &'a [String],
-    /// Files merged into the new files: hidden once committed, then deleted.
-    pub merged: &'a [String],
+    /// Files merged into the new files (compaction) or dropped (prune):
+    /// hidden once committed, then deleted.
+    pub retired: &'a [String],
     /// Files the new entry names as they are (already large enough).
     pub adopted: &'a [FileEntry],
 }
@@ -141,7 +144,7 @@ pub async fn commit_object(
         takeover,
     } = request;
     let version_key = object.version_key();
-    let mut old_files = takeover.merged.to_vec();
+    let mut old_files = takeover.retired.to_vec();
     let mut old_quarantine = Vec::new();
     for old in old_entries {
         if let Some(entry) = read_json::<LedgerEntry>(lake, old).await? {
@@ -243,8 +246,8 @@ async fn retire(lake: &LakeStore, intent: &PendingIntent) -> Result<(), CommitEr
     Ok(())
 }
 
-/// Archives the entry at `path` out of the ledger if it names no file (a
-/// unit that found nothing new). Nothing counted changes, so no intent is
+/// Archives the unit entry at `path` out of the ledger if it names no file
+/// (a read that found nothing new). Nothing counted changes, so no intent is
 /// needed: a crash leaves it in the ledger, or archived, or both (the next
 /// run archives it again).
 pub(crate) async fn release_empty(lake: &LakeStore, path: &str) -> Result<(), CommitError> {
@@ -252,8 +255,7 @@ pub(crate) async fn release_empty(lake: &LakeStore, path: &str) -> Result<(), Co
 }
 
 /// Rewrites the entry at `path` without the files `gone` says were taken
-/// over. An entry left with no file leaves the ledger: a compaction entry
-/// (which read no line) is deleted, any other is archived with its counts.
+/// over; an entry left with no file is released as [`Takeover`] says.
 /// Idempotent, so recovery can run it again.
 async fn release_files(
     lake: &LakeStore,
@@ -265,16 +267,15 @@ async fn release_files(
     };
     let before = entry.files.len();
     entry.files.retain(|f| !gone(&f.path));
-    if !entry.files.is_empty() {
-        if entry.files.len() != before {
+    let changed = entry.files.len() != before;
+    let route = |r: VersionRoute| entry.version_key.starts_with(r.tag());
+    if !entry.files.is_empty() || !(route(VersionRoute::Unit) || route(VersionRoute::Compaction)) {
+        if changed {
             lake.put(path, to_json(&entry)).await?;
         }
         return Ok(());
     }
-    if !entry
-        .version_key
-        .starts_with(VersionRoute::Compaction.tag())
-    {
+    if route(VersionRoute::Unit) {
         lake.put(&absorbed_path(path), to_json(&entry)).await?;
     }
     lake.delete(path).await?;

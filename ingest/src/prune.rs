@@ -1,0 +1,166 @@
+//! Retention: dropping whole hour partitions older than a cutoff, exactly
+//! once, through the one commit protocol (`lake::commit`).
+//!
+//! A prune of one partition is a commit (`prune:<partition>`, ledger shard
+//! `prune/<day>/<hour>`) that adds no file and retires every file of the
+//! partition ([`Takeover::retired`]): its intent hides them from flowlake's
+//! queries from its commit point on, then they are deleted and the entries
+//! that named them are rewritten without them. An object's entry stays, with
+//! its counts, even once it names no file, so a later run that lists the
+//! object again knows it was ingested and does not bring it back; a unit's
+//! is archived, as compaction does.
+//!
+//! Finding the entries costs one read of the whole ledger: prune runs
+//! rarely (daily at most), and entries are not indexed by partition.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use flowlake_schemas::lake::{LEDGER_DIR, Partition, TABLE_DIR, parse_ledger_path, source_key};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::lake::commit::read_entry;
+use crate::lake::{
+    CommitError, CommitOutcome, CommitRequest, LakeStore, StoreError, Takeover, commit_object,
+};
+use crate::process::ObjectOutput;
+use crate::sources::{ObjectKind, SourceObject, VersionRoute};
+
+/// Ledger reads in flight.
+const READ_CONCURRENCY: usize = 16;
+
+/// What a prune did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PruneSummary {
+    /// Partitions dropped, oldest first (`day=…/hour=…`).
+    pub partitions: Vec<String>,
+    /// Data files deleted.
+    pub files: u64,
+    /// Records in them.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Why a prune stopped (partitions dropped before stay dropped).
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// Storage failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The commit failed.
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    /// A data file no ledger entry names (the lake is not at rest, or was
+    /// written by something else): dropping it would not be recorded.
+    #[error("{0}: no ledger entry names this file; run an ingest to recover the lake first")]
+    Unowned(String),
+}
+
+/// Files of one partition and the entries naming them.
+#[derive(Debug, Default)]
+struct Doomed {
+    files: BTreeSet<String>,
+    entries: BTreeSet<String>,
+    records: u64,
+    bytes: u64,
+}
+
+/// Drops every partition whose hour ended at least `older_than` before
+/// `now_ms`. Run with the lake's lock held and the lake recovered.
+pub async fn prune(
+    lake: &LakeStore,
+    older_than: Duration,
+    now_ms: i64,
+) -> Result<PruneSummary, PruneError> {
+    let age = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = now_ms.saturating_sub(age);
+    let old = |p: Partition| p.start_millis() + 3_600_000 <= cutoff;
+    let mut doomed: BTreeMap<Partition, Doomed> = BTreeMap::new();
+    for path in lake.list(&format!("{TABLE_DIR}/")).await? {
+        if let Some(p) = Partition::of_file(&path).filter(|p| old(*p)) {
+            doomed.entry(p).or_default().files.insert(path);
+        }
+    }
+    if doomed.is_empty() {
+        return Ok(PruneSummary::default());
+    }
+    let entries: Vec<String> = lake
+        .list(LEDGER_DIR)
+        .await?
+        .into_iter()
+        .filter(|p| parse_ledger_path(p).is_some())
+        .collect();
+    let mut read = futures::stream::iter(entries)
+        .map(|path| async move { read_entry(lake, &path).await.map(|e| (path, e)) })
+        .buffered(READ_CONCURRENCY);
+    let mut named = BTreeSet::new();
+    while let Some((path, entry)) = read.try_next().await? {
+        for file in entry.into_iter().flat_map(|e| e.files) {
+            let Some(d) = Partition::of_file(&file.path).and_then(|p| doomed.get_mut(&p)) else {
+                continue;
+            };
+            d.entries.insert(path.clone());
+            d.records += file.rows;
+            d.bytes += file.bytes;
+            named.insert(file.path);
+        }
+    }
+    let mut summary = PruneSummary::default();
+    for (partition, d) in doomed {
+        if let Some(unowned) = d.files.iter().find(|f| !named.contains(*f)) {
+            return Err(PruneError::Unowned(unowned.clone()));
+        }
+        commit_prune(lake, partition, &d).await?;
+        summary.partitions.push(partition.path());
+        summary.files += d.files.len() as u64;
+        summary.records += d.records;
+        summary.bytes += d.bytes;
+    }
+    Ok(summary)
+}
+
+async fn commit_prune(
+    lake: &LakeStore,
+    partition: Partition,
+    d: &Doomed,
+) -> Result<(), PruneError> {
+    let object = SourceObject {
+        identity: format!("prune:{}", partition.path()),
+        shard: format!("prune/{}/{}", partition.day(), partition.hour()),
+        location: format!("retention of flows/{}", partition.path()),
+        version: "prune".to_owned(),
+        route: VersionRoute::Compaction,
+        size: d.bytes,
+        kind: ObjectKind::Parquet,
+        time_hint_ms: Some(partition.start_millis()),
+        source: None,
+    };
+    let files: Vec<String> = d.files.iter().cloned().collect();
+    let entries: Vec<String> = d.entries.iter().cloned().collect();
+    let committed = commit_object(
+        lake,
+        CommitRequest {
+            object: &object,
+            source_key: &source_key(&object.identity),
+            old_entries: &[],
+            output: &ObjectOutput::default(),
+            cursors: &[],
+            old_cursors: &[],
+            streams: &[],
+            takeover: Takeover {
+                entries: &entries,
+                retired: &files,
+                adopted: &[],
+            },
+        },
+    )
+    .await?;
+    if committed == CommitOutcome::AlreadyCommitted {
+        // A prune of this partition committed before; this one retired
+        // what was left (files written into the hour since).
+        tracing::info!(partition = %partition.path(), "Pruned a partition again.");
+    }
+    Ok(())
+}

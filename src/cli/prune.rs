@@ -1,0 +1,63 @@
+//! `flowlake prune`: retention, whole hour partitions at a time, exactly once.
+
+use clap::Args;
+use flowlake_ingest::lake::recover;
+use flowlake_ingest::pipeline::{IngestError, under_lock};
+use flowlake_ingest::prune::{PruneSummary, prune};
+
+use super::ingest::thousands;
+use super::ingest_cloudwatch::{millis, parse_duration_ms};
+use super::lake_args::LakeArgs;
+use super::{Outcome, Step};
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    #[command(flatten)]
+    lake: LakeArgs,
+
+    /// Drop every hour partition that ended at least this long ago (`90d`).
+    #[arg(long, value_parser = parse_duration_ms)]
+    older_than: i64,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: PruneArgs) -> anyhow::Result<Outcome> {
+    let json = args.json;
+    Ok(execute(args).await?.print(json))
+}
+
+/// Runs one prune; the caller prints its summary.
+pub(crate) async fn execute(args: PruneArgs) -> anyhow::Result<Step> {
+    let lake = args.lake.open_for_ingest().await?;
+    let older_than = millis(args.older_than);
+    let summary = under_lock(&lake, |fenced| async move {
+        fenced.clear_staging();
+        recover(&fenced).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        prune(&fenced, older_than, now)
+            .await
+            .map_err(IngestError::from)
+    })
+    .await?;
+    Ok(Step::new(
+        false,
+        render(&summary),
+        serde_json::to_value(&summary)?,
+    ))
+}
+
+fn render(s: &PruneSummary) -> String {
+    match (s.partitions.first(), s.partitions.last()) {
+        (Some(first), Some(last)) => format!(
+            "Dropped {} partitions ({first} .. {last}): {} files, {} records, {:.1} MiB.\n",
+            s.partitions.len(),
+            thousands(s.files),
+            thousands(s.records),
+            s.bytes as f64 / f64::from(1 << 20)
+        ),
+        _ => "Nothing to prune.\n".to_owned(),
+    }
+}
