@@ -246,3 +246,53 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     Ok(worst)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parses(text: &str) -> Vec<String> {
+        let config: JobConfig = toml::from_str(text).unwrap();
+        plan(&config, None)
+            .unwrap()
+            .into_iter()
+            .map(|step| {
+                if let Err(e) = Cli::try_parse_from(&step.argv) {
+                    panic!("{}: {e}", step.name);
+                }
+                step.name
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_committed_example_and_the_minimal_config_parse_into_steps() {
+        let steps = parses(include_str!("../../deploy/flowlake.toml"));
+        assert_eq!(
+            steps,
+            [
+                "ingest dir /data/flowlogs",
+                "ingest s3 s3://my-flow-logs/prefix",
+                "ingest cloudwatch",
+                "compact",
+                "prune",
+                "alerts check"
+            ]
+        );
+        let minimal = "lake = \"/var/lib/flowlake/lake\"\n\n[[sources]]\ntype = \"dir\"\npath = \"/data/flowlogs\"\n\n[alerts]\nrules = \"builtin\"\nwebhook = \"https://hooks.example.com/flowlake\"\n";
+        assert_eq!(
+            parses(minimal),
+            ["ingest dir /data/flowlogs", "compact", "alerts check"]
+        );
+    }
+
+    #[test]
+    fn a_key_that_is_no_flag_is_named() {
+        let config: JobConfig =
+            toml::from_str("lake = \"l\"\n[[sources]]\ntype = \"dir\"\npath = \"p\"\nfrom_ = \"-2h\"\n")
+                .unwrap();
+        let step = plan(&config, None).unwrap().remove(0);
+        let e = Cli::try_parse_from(&step.argv).unwrap_err().to_string();
+        assert!(e.contains("--from-"), "{e}");
+    }
+}
