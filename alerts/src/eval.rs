@@ -107,20 +107,33 @@ pub struct QuerySettings {
     pub memory: MemorySettings,
 }
 
+/// A session over the rule's range as of `at`, and its SQL.
+async fn session(
+    settings: &QuerySettings,
+    rule: &Rule,
+    at: DateTime<Utc>,
+) -> Result<(flowlake_query::SessionContext, String), AlertError> {
+    let (sql, range) = bind(rule, at);
+    let ctx = open_session(&settings.lake, &range, settings.threads, &settings.memory)
+        .await
+        .map_err(|e| AlertError::Rule {
+            rule: rule.name.clone(),
+            message: e.to_string(),
+        })?;
+    Ok((ctx, sql))
+}
+
 /// Runs `rule` as of `at`.
 pub async fn evaluate(
     settings: &QuerySettings,
     rule: &Rule,
     at: DateTime<Utc>,
 ) -> Result<Vec<Firing>, AlertError> {
-    let (sql, range) = bind(rule, at);
+    let (ctx, sql) = session(settings, rule, at).await?;
     let failed = |message: String| AlertError::Rule {
         rule: rule.name.clone(),
         message,
     };
-    let ctx = open_session(&settings.lake, &range, settings.threads, &settings.memory)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
     let (schema, batches) = run_sql(&ctx, &sql)
         .await
         .map_err(|e| failed(e.to_string()))?;
@@ -155,14 +168,11 @@ pub async fn evaluate(
 /// Plans `rule` against the lake's schema without reading data (for
 /// `alerts test`).
 pub async fn plan(settings: &QuerySettings, rule: &Rule) -> Result<(), AlertError> {
-    let (sql, range) = bind(rule, Utc::now());
+    let (ctx, sql) = session(settings, rule, Utc::now()).await?;
     let failed = |message: String| AlertError::Rule {
         rule: rule.name.clone(),
         message,
     };
-    let ctx = open_session(&settings.lake, &range, settings.threads, &settings.memory)
-        .await
-        .map_err(|e| failed(e.to_string()))?;
     let df = ctx.sql(&sql).await.map_err(|e| failed(e.to_string()))?;
     if df.schema().field_with_unqualified_name("key").is_err() {
         return Err(failed("its SQL must return a `key` column".to_owned()));

@@ -269,6 +269,22 @@ where
     with_lock(lake, LockScope::Writer, run).await
 }
 
+/// [`under_lock`] on a lake recovered first (staging cleared, interrupted
+/// commits finished or undone): how maintenance (compaction, retention)
+/// starts.
+pub async fn under_lock_recovered<T, F, Fut>(lake: &LakeStore, run: F) -> Result<T, IngestError>
+where
+    F: FnOnce(LakeStore) -> Fut,
+    Fut: std::future::Future<Output = Result<T, IngestError>>,
+{
+    under_lock(lake, |fenced| async move {
+        fenced.clear_staging();
+        recover(&fenced).await?;
+        run(fenced).await
+    })
+    .await
+}
+
 async fn ingest_locked(
     source: &dyn Source,
     lake: &LakeStore,

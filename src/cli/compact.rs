@@ -3,8 +3,7 @@
 
 use clap::Args;
 use flowlake_ingest::compact::{CompactOptions, CompactSummary, compact};
-use flowlake_ingest::lake::recover;
-use flowlake_ingest::pipeline::{IngestError, under_lock};
+use flowlake_ingest::pipeline::{IngestError, under_lock_recovered};
 
 use super::ingest::parse_size;
 use super::ingest_cloudwatch::{millis, parse_duration_ms};
@@ -43,9 +42,7 @@ pub(crate) async fn execute(args: CompactArgs) -> anyhow::Result<Step> {
         older_than: millis(args.older_than),
         target_bytes: args.target_size.max(1),
     };
-    let summary = under_lock(&lake, |fenced| async move {
-        fenced.clear_staging();
-        recover(&fenced).await?;
+    let summary = under_lock_recovered(&lake, |fenced| async move {
         let now = chrono::Utc::now().timestamp_millis();
         compact(&fenced, &options, now)
             .await

@@ -82,6 +82,31 @@ struct Planned {
     argv: Vec<String>,
 }
 
+/// The step running `command` (with `--lake` and the flags of `table`).
+fn table_step(
+    lake: &str,
+    command: &[&str],
+    table: &toml::Table,
+    skip: &[&str],
+    what: &str,
+) -> anyhow::Result<Planned> {
+    let mut argv: Vec<String> = std::iter::once("flowlake")
+        .chain(command.iter().copied())
+        .chain(["--lake", lake])
+        .map(str::to_owned)
+        .collect();
+    argv.extend(flags(table, skip).with_context(|| what.to_owned())?);
+    let name: Vec<&str> = command
+        .iter()
+        .copied()
+        .filter(|c| !c.starts_with("--"))
+        .collect();
+    Ok(Planned {
+        name: name.join(" "),
+        argv,
+    })
+}
+
 fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
     let lake = ["--lake".to_owned(), config.lake.clone()];
     let mut steps = Vec::new();
@@ -108,46 +133,35 @@ fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
     }
     let compact = config.compact.clone().unwrap_or_default();
     if compact.get("enabled") != Some(&toml::Value::Boolean(false)) {
-        let mut argv = vec![
-            "flowlake".to_owned(),
-            "compact".to_owned(),
-            "--json".to_owned(),
-        ];
-        argv.extend(lake.clone());
-        argv.extend(flags(&compact, &["enabled"]).context("[compact]")?);
-        steps.push(Planned {
-            name: "compact".to_owned(),
-            argv,
-        });
+        steps.push(table_step(
+            &config.lake,
+            &["compact", "--json"],
+            &compact,
+            &["enabled"],
+            "[compact]",
+        )?);
     }
     if let Some(retention) = &config.retention {
-        let mut argv = vec![
-            "flowlake".to_owned(),
-            "prune".to_owned(),
-            "--json".to_owned(),
-        ];
-        argv.extend(lake.clone());
-        argv.extend(flags(retention, &[]).context("[retention]")?);
-        steps.push(Planned {
-            name: "prune".to_owned(),
-            argv,
-        });
+        steps.push(table_step(
+            &config.lake,
+            &["prune", "--json"],
+            retention,
+            &[],
+            "[retention]",
+        )?);
     }
     if let Some(alerts) = &config.alerts {
-        let mut argv = vec![
-            "flowlake".to_owned(),
-            "alerts".to_owned(),
-            "check".to_owned(),
-        ];
-        argv.extend(lake.clone());
-        argv.extend(flags(alerts, &["at"]).context("[alerts]")?);
+        let mut step = table_step(
+            &config.lake,
+            &["alerts", "check"],
+            alerts,
+            &["at"],
+            "[alerts]",
+        )?;
         if let Some(at) = at {
-            argv.extend(["--at".to_owned(), at.to_owned()]);
+            step.argv.extend(["--at".to_owned(), at.to_owned()]);
         }
-        steps.push(Planned {
-            name: "alerts check".to_owned(),
-            argv,
-        });
+        steps.push(step);
     }
     Ok(steps)
 }
@@ -288,9 +302,10 @@ mod tests {
 
     #[test]
     fn a_key_that_is_no_flag_is_named() {
-        let config: JobConfig =
-            toml::from_str("lake = \"l\"\n[[sources]]\ntype = \"dir\"\npath = \"p\"\nfrom_ = \"-2h\"\n")
-                .unwrap();
+        let config: JobConfig = toml::from_str(
+            "lake = \"l\"\n[[sources]]\ntype = \"dir\"\npath = \"p\"\nfrom_ = \"-2h\"\n",
+        )
+        .unwrap();
         let step = plan(&config, None).unwrap().remove(0);
         let e = Cli::try_parse_from(&step.argv).unwrap_err().to_string();
         assert!(e.contains("--from-"), "{e}");

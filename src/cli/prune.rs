@@ -1,8 +1,7 @@
 //! `flowlake prune`: retention, whole hour partitions at a time, exactly once.
 
 use clap::Args;
-use flowlake_ingest::lake::recover;
-use flowlake_ingest::pipeline::{IngestError, under_lock};
+use flowlake_ingest::pipeline::{IngestError, under_lock_recovered};
 use flowlake_ingest::prune::{PruneSummary, prune};
 
 use super::ingest::thousands;
@@ -33,9 +32,7 @@ pub(crate) async fn run(args: PruneArgs) -> anyhow::Result<Outcome> {
 pub(crate) async fn execute(args: PruneArgs) -> anyhow::Result<Step> {
     let lake = args.lake.open_for_ingest().await?;
     let older_than = millis(args.older_than);
-    let summary = under_lock(&lake, |fenced| async move {
-        fenced.clear_staging();
-        recover(&fenced).await?;
+    let summary = under_lock_recovered(&lake, |fenced| async move {
         let now = chrono::Utc::now().timestamp_millis();
         prune(&fenced, older_than, now)
             .await

@@ -270,24 +270,15 @@ fn a_crash_at_any_step_of_a_compaction_never_loses_or_double_counts() {
         ("retire", 60),
     ];
     for (point, n) in points {
-        let lake = dir.join(format!("lake-{point}-{n}"));
-        let _ = std::fs::remove_dir_all(&lake);
-        assert!(
-            Command::new("cp")
-                .args(["-a", base.to_str().unwrap(), lake.to_str().unwrap()])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let crashed = run(flowlake(&[
+        let lake = copy_lake(&base, &format!("lake-{point}-{n}"));
+        let args = [
             "compact",
             "--lake",
             lake.to_str().unwrap(),
             "--older-than",
             "0s",
-        ])
-        .env("FLOWLAKE_CRASH_AFTER", format!("{point}:{n}")));
-        assert!(!crashed.status.success(), "{point}:{n} did not crash");
+        ];
+        crash_after(&args, point, n);
         // Mid-protocol, flowlake's SQL counts each record once.
         let row = &sql_json(&lake, "SELECT count(*) AS n, sum(bytes) AS b FROM flows")[0];
         assert_eq!(

@@ -566,6 +566,28 @@ pub(crate) fn ledger_entries(lake: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// A copy of a local lake (to crash a run over the same start several times).
+pub(crate) fn copy_lake(base: &Path, name: &str) -> PathBuf {
+    let copy = base.with_file_name(name);
+    let _ = std::fs::remove_dir_all(&copy);
+    let status = Command::new("cp")
+        .args(["-a", base.to_str().unwrap(), copy.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "copying {}", base.display());
+    copy
+}
+
+/// `flowlake <args>` made to abort after the `n`-th `point` of the commit
+/// protocol (`FLOWLAKE_CRASH_AFTER`); fails the test if it did not crash.
+pub(crate) fn crash_after(args: &[&str], point: &str, n: u32) {
+    let out = run(flowlake(args).env("FLOWLAKE_CRASH_AFTER", format!("{point}:{n}")));
+    assert!(
+        !out.status.success(),
+        "{args:?} did not crash at {point}:{n}"
+    );
+}
+
 /// Pending intents in a local lake (files under `_flowlake/pending/`).
 pub(crate) fn pending_intents(lake: &Path) -> Vec<String> {
     files_under(&lake.join("_flowlake/pending"))

@@ -4,7 +4,6 @@
 //! crash at any step leaves each partition either whole or gone.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::harness::*;
 
@@ -139,24 +138,16 @@ fn a_crash_at_any_step_of_a_prune_leaves_each_partition_whole_or_gone() {
         ("ledger", 2),
         ("retire", 6),
     ] {
-        let lake = dir.join(format!("lake-{point}-{n}"));
-        let _ = std::fs::remove_dir_all(&lake);
-        assert!(
-            Command::new("cp")
-                .args(["-a", base.to_str().unwrap(), lake.to_str().unwrap()])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let crashed = run(flowlake(&[
+        let lake = copy_lake(&base, &format!("lake-{point}-{n}"));
+        let older_than = older_than_hour_1();
+        let args = [
             "prune",
             "--lake",
             lake.to_str().unwrap(),
             "--older-than",
-            &older_than_hour_1(),
-        ])
-        .env("FLOWLAKE_CRASH_AFTER", format!("{point}:{n}")));
-        assert!(!crashed.status.success(), "{point}:{n} did not crash");
+            &older_than,
+        ];
+        crash_after(&args, point, n);
         let seen = sum_bytes(&lake);
         assert!(
             allowed.contains(&seen),
