@@ -147,22 +147,7 @@ fn duckdb_ids(python: &Path, lake: &Path) -> Vec<u64> {
 /// no unit entry left in the ledger, and the archived unit entries still
 /// account for every record the sink read.
 fn assert_ledger_at_rest(lake: &Path, sink_records: u64) {
-    assert!(
-        pending_intents(lake).is_empty(),
-        "{:?}",
-        pending_intents(lake)
-    );
-    let mut named: Vec<String> = ledger_entries(lake)
-        .iter()
-        .flat_map(|e| e["files"].as_array().unwrap().clone())
-        .map(|f| f["path"].as_str().unwrap().to_owned())
-        .collect();
-    named.sort();
-    let table: Vec<String> = data_files(lake)
-        .iter()
-        .map(|f| format!("flows/{f}"))
-        .collect();
-    assert_eq!(named, table, "the ledger must name each data file once");
+    assert_ledger_names_every_file_once(lake);
     for e in ledger_entries(lake) {
         assert!(
             !e["version_key"].as_str().unwrap().starts_with('u'),

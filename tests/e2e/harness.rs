@@ -588,6 +588,27 @@ pub(crate) fn crash_after(args: &[&str], point: &str, n: u32) {
     );
 }
 
+/// At rest: no pending intent, and every file under `flows/` named by
+/// exactly one ledger entry (invariant 4 of `ingest/src/lake/ledger.rs`).
+pub(crate) fn assert_ledger_names_every_file_once(lake: &Path) {
+    assert!(
+        pending_intents(lake).is_empty(),
+        "{:?}",
+        pending_intents(lake)
+    );
+    let mut named: Vec<String> = ledger_entries(lake)
+        .iter()
+        .flat_map(|e| e["files"].as_array().unwrap().clone())
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    let table: Vec<String> = files_under(&lake.join("flows"))
+        .into_iter()
+        .map(|f| format!("flows/{f}"))
+        .collect();
+    assert_eq!(named, table, "the ledger must name each data file once");
+}
+
 /// Pending intents in a local lake (files under `_flowlake/pending/`).
 pub(crate) fn pending_intents(lake: &Path) -> Vec<String> {
     files_under(&lake.join("_flowlake/pending"))

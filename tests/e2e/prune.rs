@@ -53,18 +53,7 @@ fn expected_after() -> (u64, u64) {
 }
 
 fn assert_at_rest(python: &Path, lake: &Path) {
-    assert!(pending_intents(lake).is_empty());
-    let mut named: Vec<String> = ledger_entries(lake)
-        .iter()
-        .flat_map(|e| e["files"].as_array().unwrap().clone())
-        .map(|f| f["path"].as_str().unwrap().to_owned())
-        .collect();
-    named.sort();
-    let table: Vec<String> = files_under(&lake.join("flows"))
-        .into_iter()
-        .map(|f| format!("flows/{f}"))
-        .collect();
-    assert_eq!(named, table);
+    assert_ledger_names_every_file_once(lake);
     let rows = lake_rows(python, lake, &["bytes"]);
     let (n, b) = expected_after();
     assert_eq!(rows.len() as u64, n);
