@@ -107,6 +107,10 @@ async fn run(
         .await
         .map_err(listen_error)?;
     let bound = listener.local_addr().map_err(listen_error)?;
+    // Listened for before anyone can know the address: a SIGTERM during
+    // the first flush must not meet the default action (death).
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
     ready(bound);
     tracing::info!(%bound, "Firehose sink listening.");
 
@@ -119,8 +123,6 @@ async fn run(
                 .await
         })
     };
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
     loop {
         // Flush when enough is spooled or the oldest segment is old enough.
         let due = {
@@ -167,26 +169,25 @@ async fn run(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal that comes while the first
+/// flush runs waits for the loop instead of killing the process.
+fn shutdown_signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+    };
+    async move {
+        #[cfg(unix)]
+        if let Ok((mut term, mut int)) = signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
