@@ -8,3 +8,4 @@ pub mod protocol;
 pub mod records;
 pub mod serve;
 pub mod spool;
+pub mod tls;

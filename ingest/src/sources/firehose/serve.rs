@@ -1,7 +1,8 @@
 //! The Firehose HTTP endpoint: an axum server that judges each delivery
 //! request (`protocol.rs`), spools it durably before answering 200
 //! (`spool.rs`), and flushes the spool into the lake by size and age
-//! (`flush.rs`), holding the lake's writer lock for its lifetime.
+//! (`flush.rs`), holding the lake's writer lock for its lifetime. It
+//! speaks plain HTTP, or HTTPS when given a certificate (`tls.rs`).
 //!
 //! On SIGTERM (or Ctrl-C) it stops accepting, finishes the requests in
 //! flight, flushes what is spooled and exits. On start it recovers the lake
@@ -25,6 +26,7 @@ use super::flush::Flusher;
 use super::models::DeliveryResponse;
 use super::protocol::{Endpoint, Headers, Refused};
 use super::spool::{Appended, Spool};
+use super::tls::TlsListener;
 use crate::lake::{LakeStore, recover};
 use crate::pipeline::{IngestError, IngestOptions, cpu_pool, process_config, under_lock};
 
@@ -47,6 +49,9 @@ pub struct SinkOptions {
     pub dedupe_window: Duration,
     /// Threads, format and limits for parsing.
     pub ingest: IngestOptions,
+    /// HTTPS with this configuration (`tls::server_config`); plain HTTP
+    /// when `None`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Shared by the request handlers and the flusher.
@@ -107,21 +112,39 @@ async fn run(
         .await
         .map_err(listen_error)?;
     let bound = listener.local_addr().map_err(listen_error)?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     // Listened for before anyone can know the address: a SIGTERM during
     // the first flush must not meet the default action (death).
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     ready(bound);
-    tracing::info!(%bound, "Firehose sink listening.");
+    tracing::info!(%bound, scheme, "Firehose sink listening.");
 
+    // Graceful shutdown is axum's either way: stop accepting, finish the
+    // requests in flight.
     let stop = Arc::new(Notify::new());
-    let server = {
+    let stopped = {
         let stop = stop.clone();
-        tokio::spawn(async move {
+        async move { stop.notified().await }
+    };
+    let server = match &options.tls {
+        None => tokio::spawn(
             axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.notified().await })
-                .await
-        })
+                .with_graceful_shutdown(stopped)
+                .into_future(),
+        ),
+        Some(config) => tokio::spawn(
+            axum::serve(
+                TlsListener::new(listener, config.clone()).map_err(listen_error)?,
+                app,
+            )
+            .with_graceful_shutdown(stopped)
+            .into_future(),
+        ),
     };
     loop {
         // Flush when enough is spooled or the oldest segment is old enough.
