@@ -1,9 +1,12 @@
 //! `serve firehose` over real HTTP on loopback: both payload kinds, gzip
 //! and plain bodies, every refusal with its JSON body, a redelivered
 //! request id, SIGTERM flushing the spool, a kill -9 right after
-//! acknowledged requests followed by a restart. The lake is read back by
-//! DuckDB and compared with the records the test sent. TLS has a file of
-//! its own (`firehose_tls.rs`); the helpers are in `firehose_harness.rs`.
+//! acknowledged requests followed by a restart, and the Prometheus
+//! counters after known requests. The lake is read back by DuckDB and
+//! compared with the records the test sent. TLS has a file of its own
+//! (`firehose_tls.rs`); the helpers are in `firehose_harness.rs`.
+
+use std::time::Duration;
 
 use crate::firehose_harness::*;
 use crate::harness::*;
@@ -127,5 +130,72 @@ fn a_body_over_the_limit_is_refused_with_413_before_it_is_held() {
         .client
         .post(&firehose_headers("small", KEY), &direct_body("small", &[1]));
     assert_eq!(status, 200);
+    assert_eq!(sink.stop(), 0);
+}
+
+/// After known requests, the counters say exactly those numbers.
+#[test]
+fn metrics_count_exactly_the_requests_sent() {
+    let dir = scratch("firehose-metrics");
+    let lake = dir.join("lake");
+    // Flush after every request, so the flush metrics move too.
+    let mut sink = start(&lake, &["--flush-bytes", "1", "--flush-interval", "1h"]);
+    let before = sink.client.try_metrics().unwrap();
+    assert_eq!(
+        before.get("flowlake_firehose_requests_total{code=\"200\"}"),
+        0.0
+    );
+    assert!(before.has("flowlake_firehose_spool_pending_segments"));
+
+    let direct = direct_body_with("m-1", &(1..=10).collect::<Vec<_>>(), 3, &[BAD_LINE]);
+    let enveloped = gzip(&envelope_body("m-2", &[20, 21, 22, 23, 24]));
+    let bad_json = b"{not json".to_vec();
+    let sent = [
+        (firehose_headers("m-1", KEY), direct.clone(), 200),
+        (gzip_headers("m-2", KEY), enveloped.clone(), 200),
+        (firehose_headers("m-1", KEY), direct.clone(), 200),
+        (
+            vec![("X-Amz-Firehose-Request-Id", "m-3")],
+            direct.clone(),
+            401,
+        ),
+        (firehose_headers("m-4", KEY), bad_json.clone(), 400),
+    ];
+    for (headers, body, want) in &sent {
+        let (status, answer) = sink.client.post(headers, body);
+        assert_eq!(status, *want, "{answer}");
+    }
+    // Both new requests flushed (the first flush may hold both).
+    let exited = sink.wait_until(Duration::from_secs(120), |m| {
+        m.get("flowlake_firehose_spool_pending_segments") == 0.0
+            && m.get("flowlake_firehose_flushes_total{outcome=\"ok\"}") >= 1.0
+    });
+    assert!(exited.is_none(), "the sink died: {exited:?}");
+    let m = sink.client.try_metrics().unwrap();
+    let flushes = m.get("flowlake_firehose_flushes_total{outcome=\"ok\"}");
+    for (series, want) in [
+        ("flowlake_firehose_requests_total{code=\"200\"}", 3.0),
+        ("flowlake_firehose_requests_total{code=\"401\"}", 1.0),
+        ("flowlake_firehose_requests_total{code=\"400\"}", 1.0),
+        ("flowlake_firehose_duplicate_requests_total", 1.0),
+        // m-1: four records of up to 3 lines and one of the bad line; m-2: two.
+        ("flowlake_firehose_records_received_total", 5.0 + 2.0),
+        ("flowlake_firehose_lines_received_total", 11.0 + 5.0),
+        ("flowlake_firehose_control_messages_skipped_total", 1.0),
+        ("flowlake_firehose_lines_rejected_total", 1.0),
+        // Bodies read: all but the 401's, refused on its headers.
+        (
+            "flowlake_firehose_body_received_bytes_total",
+            (2 * direct.len() + enveloped.len() + bad_json.len()) as f64,
+        ),
+        ("flowlake_firehose_spool_pending_segments", 0.0),
+        ("flowlake_firehose_spool_pending_bytes", 0.0),
+        ("flowlake_firehose_spool_oldest_age_seconds", 0.0),
+        ("flowlake_firehose_flush_duration_seconds_count", flushes),
+        ("flowlake_firehose_flushes_total{outcome=\"error\"}", 0.0),
+    ] {
+        assert_eq!(m.get(series), want, "{series}");
+    }
+    assert!((1.0..=2.0).contains(&flushes), "{flushes}");
     assert_eq!(sink.stop(), 0);
 }

@@ -3,6 +3,7 @@
 //! in (§5.1 direct records, §5.2 CloudWatch Logs subscription envelopes).
 
 pub mod flush;
+pub mod metrics;
 pub mod models;
 pub mod protocol;
 pub mod records;

@@ -2,7 +2,9 @@
 //! request (`protocol.rs`), spools it durably before answering 200
 //! (`spool.rs`), and flushes the spool into the lake by size and age
 //! (`flush.rs`), holding the lake's writer lock for its lifetime. It
-//! speaks plain HTTP, or HTTPS when given a certificate (`tls.rs`).
+//! speaks plain HTTP, or HTTPS when given a certificate (`tls.rs`), and
+//! serves `/health` and Prometheus `/metrics` (`metrics.rs`) beside the
+//! delivery endpoint.
 //!
 //! On SIGTERM (or Ctrl-C) it stops accepting, finishes the requests in
 //! flight, flushes what is spooled and exits. On start it recovers the lake
@@ -23,6 +25,7 @@ use axum::routing::{get, post};
 use tokio::sync::Notify;
 
 use super::flush::Flusher;
+use super::metrics::{self, FlushOutcome, SinkMetrics};
 use super::models::DeliveryResponse;
 use super::protocol::{Endpoint, Headers, Refused};
 use super::spool::{Appended, Spool};
@@ -61,6 +64,7 @@ struct Sink {
     /// Woken when a flush may be due.
     wake: Notify,
     flush_bytes: u64,
+    metrics: SinkMetrics,
 }
 
 /// Runs the sink until SIGTERM or Ctrl-C; `ready` gets the bound address.
@@ -99,10 +103,12 @@ async fn run(
         spool: spool.clone(),
         wake: Notify::new(),
         flush_bytes: options.flush_bytes,
+        metrics: SinkMetrics::new(),
     });
     let app = Router::new()
         .route("/", post(deliver))
         .route("/health", get(|| async { "ok\n" }))
+        .route("/metrics", get(scrape))
         .with_state(sink.clone());
     let listen_error = |source| IngestError::Listen {
         addr: options.listen.to_string(),
@@ -161,15 +167,22 @@ async fn run(
         };
         if let Some(pending) = due {
             let started = Instant::now();
-            match flusher.flush(lake, &pending).await {
-                Ok(done) => tracing::info!(
-                    segments = done.segments,
-                    records = done.records,
-                    rejected = done.rejected,
-                    ms = started.elapsed().as_millis() as u64,
-                    "Flushed the spool into the lake."
-                ),
+            let flushed = flusher.flush(lake, &pending).await;
+            let seconds = started.elapsed().as_secs_f64();
+            match flushed {
+                Ok(done) => {
+                    sink.metrics
+                        .flushed(FlushOutcome::Ok, seconds, done.rejected);
+                    tracing::info!(
+                        segments = done.segments,
+                        records = done.records,
+                        rejected = done.rejected,
+                        ms = (seconds * 1000.0) as u64,
+                        "Flushed the spool into the lake."
+                    )
+                }
                 Err(e) => {
+                    sink.metrics.flushed(FlushOutcome::Error, seconds, 0);
                     tracing::warn!(error = %e, "Flush failed; the spool keeps it for the next try.")
                 }
             }
@@ -230,7 +243,18 @@ fn refused(r: &Refused) -> Response {
     answer(status, &r.request_id, Some(&r.message))
 }
 
+async fn scrape(State(sink): State<Arc<Sink>>) -> Response {
+    let text = sink.metrics.encode(sink.spool.depth(), now_ms());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
 async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) -> Response {
+    let response = receive(&sink, &headers, body).await;
+    sink.metrics.answered(response.status().as_u16());
+    response
+}
+
+async fn receive(sink: &Arc<Sink>, headers: &HeaderMap, body: Body) -> Response {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let wire = Headers {
         request_id: text("x-amz-firehose-request-id"),
@@ -255,6 +279,7 @@ async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) 
             );
         }
     };
+    sink.metrics.body_read(bytes.len() as u64);
     let encoding = wire.content_encoding.map(str::to_owned);
     let access_key = wire.access_key.map(str::to_owned);
     let (owned_id, work_sink) = (request_id.clone(), sink.clone());
@@ -268,20 +293,31 @@ async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) 
             content_length: None,
         };
         let accepted = work_sink.endpoint.judge(&wire, &bytes).map_err(Err)?;
-        work_sink
+        let appended = work_sink
             .spool
             .append(&accepted.request_id, now_ms(), &accepted.lines)
-            .map_err(Ok)
+            .map_err(Ok)?;
+        // Counted here so the lines are freed on this thread.
+        let counts = (
+            accepted.records,
+            accepted.lines.len() as u64,
+            accepted.control_messages,
+        );
+        Ok((appended, counts))
     })
     .await;
     match outcome {
-        Ok(Ok(Appended::New(_))) => {
+        Ok(Ok((Appended::New(_), (records, lines, control_messages)))) => {
+            sink.metrics.spooled(records, lines, control_messages);
             if sink.spool.pending_bytes() >= sink.flush_bytes {
                 sink.wake.notify_one();
             }
             answer(StatusCode::OK, &request_id, None)
         }
-        Ok(Ok(Appended::Duplicate(_))) => answer(StatusCode::OK, &request_id, None),
+        Ok(Ok((Appended::Duplicate(_), _))) => {
+            sink.metrics.duplicate();
+            answer(StatusCode::OK, &request_id, None)
+        }
         Ok(Err(Err(r))) => refused(&r),
         Ok(Err(Ok(spool_error))) => {
             tracing::warn!(error = %spool_error, "Could not spool a request; Firehose will retry it.");
