@@ -22,6 +22,8 @@ mod commit_model;
 mod exactly_once;
 #[path = "e2e/firehose.rs"]
 mod firehose;
+#[path = "e2e/firehose_crash.rs"]
+mod firehose_crash;
 #[path = "e2e/firehose_harness.rs"]
 mod firehose_harness;
 #[path = "e2e/firehose_tls.rs"]
