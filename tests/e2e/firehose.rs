@@ -1,12 +1,13 @@
 //! `serve firehose` over real HTTP on loopback: both payload kinds, gzip
 //! and plain bodies, every refusal with its JSON body, a redelivered
 //! request id, SIGTERM flushing the spool, a kill -9 right after
-//! acknowledged requests followed by a restart, and the Prometheus
-//! counters after known requests. The lake is read back by DuckDB and
-//! compared with the records the test sent. TLS has a file of its own
-//! (`firehose_tls.rs`); the helpers are in `firehose_harness.rs`.
+//! acknowledged requests followed by a restart, a 64 MiB request, and the
+//! Prometheus counters after known requests. The lake is read back by
+//! DuckDB and compared with the records the test sent. TLS and crashes
+//! mid-flush have files of their own (`firehose_tls.rs`,
+//! `firehose_crash.rs`); the helpers are in `firehose_harness.rs`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::firehose_harness::*;
 use crate::harness::*;
@@ -131,6 +132,41 @@ fn a_body_over_the_limit_is_refused_with_413_before_it_is_held() {
         .post(&firehose_headers("small", KEY), &direct_body("small", &[1]));
     assert_eq!(status, 200);
     assert_eq!(sink.stop(), 0);
+}
+
+/// Firehose's largest body (64 MiB before compression), sent plain: one
+/// connection, answered well within Firehose's 3 minutes, every record in
+/// the lake once.
+#[test]
+fn a_64_mib_request_is_accepted_and_lands_once() {
+    let Some(python) = python() else { return };
+    let dir = scratch("firehose-64mib");
+    let lake = dir.join("lake");
+    // 10,000 records (Firehose's most) of 43 lines each: just under 64 MiB.
+    let ids: Vec<u64> = (1..=430_000).collect();
+    let body = direct_body_with("huge", &ids, 43, &[]);
+    let mib = body.len() as f64 / f64::from(1 << 20);
+    assert!((62.0..64.0).contains(&mib), "{mib} MiB");
+    let sink = start(&lake, &["--flush-interval", "1h"]);
+    let started = Instant::now();
+    let (status, answer) = sink.client.post(&firehose_headers("huge", KEY), &body);
+    let took = started.elapsed();
+    eprintln!(
+        "a {mib:.1} MiB request ({} records) answered in {took:.2?}",
+        ids.len()
+    );
+    assert_eq!(
+        (status, answer["requestId"].as_str()),
+        (200, Some("huge")),
+        "{answer}"
+    );
+    assert!(
+        took < Duration::from_secs(180),
+        "past Firehose's timeout: {took:?}"
+    );
+    assert_eq!(sink.stop(), 0);
+    let n = ids.len() as u64;
+    assert_eq!(lake_totals(&python, &lake), (n, n * (n + 1) / 2, n));
 }
 
 /// After known requests, the counters say exactly those numbers.
