@@ -24,6 +24,12 @@ mod compact;
 mod exactly_once;
 #[path = "e2e/firehose.rs"]
 mod firehose;
+#[path = "e2e/firehose_crash.rs"]
+mod firehose_crash;
+#[path = "e2e/firehose_harness.rs"]
+mod firehose_harness;
+#[path = "e2e/firehose_tls.rs"]
+mod firehose_tls;
 #[path = "e2e/formats.rs"]
 mod formats;
 #[path = "e2e/hostile.rs"]

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use flowlake_ingest::compact::CompactOptions;
 use flowlake_ingest::sources::firehose::protocol::Endpoint;
 use flowlake_ingest::sources::firehose::serve::{SinkOptions, serve};
+use flowlake_ingest::sources::firehose::tls;
 
 use super::Outcome;
 use super::ingest::{CommonArgs, parse_size};
@@ -23,10 +24,19 @@ pub(crate) enum ServeCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct FirehoseArgs {
-    /// Address to listen on (e.g. 0.0.0.0:8080). Plain HTTP: put TLS in
-    /// front (Firehose delivers to https:// only).
+    /// Address to listen on (e.g. 0.0.0.0:8443). Plain HTTP unless
+    /// --tls-cert and --tls-key are given (Firehose delivers to https://
+    /// only: use them, or put TLS in front).
     #[arg(long)]
     listen: SocketAddr,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first).
+    #[arg(long, env = "FLOWLAKE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "FLOWLAKE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 
     /// The sink's name: its identity in the lake (one spool per name).
     #[arg(long, default_value = "default")]
@@ -78,6 +88,11 @@ pub(crate) struct FirehoseArgs {
 
 pub(crate) async fn run(command: ServeCommand) -> anyhow::Result<Outcome> {
     let ServeCommand::Firehose(args) = command;
+    // Before the lake: a bad certificate fails at once, holding no lock.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key).context("TLS")?),
+        _ => None,
+    };
     let lake = args.common.lake.open_for_ingest().await?;
     let spool_dir = match (&args.spool_dir, lake.local_root()) {
         (Some(dir), _) => dir.clone(),
@@ -110,6 +125,7 @@ pub(crate) async fn run(command: ServeCommand) -> anyhow::Result<Outcome> {
             older_than: millis(args.compact_older_than),
             target_bytes: args.compact_target_size.max(1),
         },
+        tls,
     };
     serve(&lake, options, |addr| println!("listening on {addr}")).await?;
     Ok(Outcome::Done)

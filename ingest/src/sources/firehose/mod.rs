@@ -3,9 +3,11 @@
 //! in (§5.1 direct records, §5.2 CloudWatch Logs subscription envelopes).
 
 pub mod flush;
+pub mod metrics;
 pub mod models;
 pub mod protocol;
 mod recent;
 pub mod records;
 pub mod serve;
 pub mod spool;
+pub mod tls;

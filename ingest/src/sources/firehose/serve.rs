@@ -1,7 +1,10 @@
 //! The Firehose HTTP endpoint: an axum server that judges each delivery
 //! request (`protocol.rs`), spools it durably before answering 200
 //! (`spool.rs`), and flushes the spool into the lake by size and age
-//! (`flush.rs`), holding the lake's writer lock for its lifetime.
+//! (`flush.rs`), holding the lake's writer lock for its lifetime. It
+//! speaks plain HTTP, or HTTPS when given a certificate (`tls.rs`), and
+//! serves `/health` and Prometheus `/metrics` (`metrics.rs`) beside the
+//! delivery endpoint.
 //!
 //! On SIGTERM (or Ctrl-C) it stops accepting, finishes the requests in
 //! flight, flushes what is spooled and exits. On start it recovers the lake
@@ -22,9 +25,11 @@ use axum::routing::{get, post};
 use tokio::sync::Notify;
 
 use super::flush::Flusher;
+use super::metrics::{self, FlushOutcome, SinkMetrics};
 use super::models::DeliveryResponse;
 use super::protocol::{Endpoint, Headers, Refused};
 use super::spool::{Appended, Spool};
+use super::tls::TlsListener;
 use crate::compact::{CompactOptions, compact};
 use crate::lake::{LakeStore, recover};
 use crate::pipeline::{IngestError, IngestOptions, cpu_pool, process_config, under_lock};
@@ -52,6 +57,9 @@ pub struct SinkOptions {
     pub compact_every: Option<Duration>,
     /// How to compact.
     pub compact: CompactOptions,
+    /// HTTPS with this configuration (`tls::server_config`); plain HTTP
+    /// when `None`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Shared by the request handlers and the flusher.
@@ -61,6 +69,7 @@ struct Sink {
     /// Woken when a flush may be due.
     wake: Notify,
     flush_bytes: u64,
+    metrics: SinkMetrics,
 }
 
 /// Runs the sink until SIGTERM or Ctrl-C; `ready` gets the bound address.
@@ -99,10 +108,12 @@ async fn run(
         spool: spool.clone(),
         wake: Notify::new(),
         flush_bytes: options.flush_bytes,
+        metrics: SinkMetrics::new(),
     });
     let app = Router::new()
         .route("/", post(deliver))
         .route("/health", get(|| async { "ok\n" }))
+        .route("/metrics", get(scrape))
         .with_state(sink.clone());
     let listen_error = |source| IngestError::Listen {
         addr: options.listen.to_string(),
@@ -112,20 +123,40 @@ async fn run(
         .await
         .map_err(listen_error)?;
     let bound = listener.local_addr().map_err(listen_error)?;
-    ready(bound);
-    tracing::info!(%bound, "Firehose sink listening.");
-
-    let stop = Arc::new(Notify::new());
-    let server = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.notified().await })
-                .await
-        })
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
     };
+    // Listened for before anyone can know the address: a SIGTERM during
+    // the first flush must not meet the default action (death).
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    ready(bound);
+    tracing::info!(%bound, scheme, "Firehose sink listening.");
+
+    // Graceful shutdown is axum's either way: stop accepting, finish the
+    // requests in flight.
+    let stop = Arc::new(Notify::new());
+    let stopped = {
+        let stop = stop.clone();
+        async move { stop.notified().await }
+    };
+    let server = match &options.tls {
+        None => tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .into_future(),
+        ),
+        Some(config) => tokio::spawn(
+            axum::serve(
+                TlsListener::new(listener, config.clone()).map_err(listen_error)?,
+                app,
+            )
+            .with_graceful_shutdown(stopped)
+            .into_future(),
+        ),
+    };
     let mut compacted = Instant::now();
     loop {
         // Flush when enough is spooled or the oldest segment is old enough.
@@ -142,15 +173,22 @@ async fn run(
         };
         if let Some(pending) = due {
             let started = Instant::now();
-            match flusher.flush(lake, &pending).await {
-                Ok(done) => tracing::info!(
-                    segments = done.segments,
-                    records = done.records,
-                    rejected = done.rejected,
-                    ms = started.elapsed().as_millis() as u64,
-                    "Flushed the spool into the lake."
-                ),
+            let flushed = flusher.flush(lake, &pending).await;
+            let seconds = started.elapsed().as_secs_f64();
+            match flushed {
+                Ok(done) => {
+                    sink.metrics
+                        .flushed(FlushOutcome::Ok, seconds, done.rejected);
+                    tracing::info!(
+                        segments = done.segments,
+                        records = done.records,
+                        rejected = done.rejected,
+                        ms = (seconds * 1000.0) as u64,
+                        "Flushed the spool into the lake."
+                    )
+                }
                 Err(e) => {
+                    sink.metrics.flushed(FlushOutcome::Error, seconds, 0);
                     tracing::warn!(error = %e, "Flush failed; the spool keeps it for the next try.")
                 }
             }
@@ -187,26 +225,25 @@ async fn run(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal that comes while the first
+/// flush runs waits for the loop instead of killing the process.
+fn shutdown_signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)))
+    };
+    async move {
+        #[cfg(unix)]
+        if let Ok((mut term, mut int)) = signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -226,7 +263,18 @@ fn refused(r: &Refused) -> Response {
     answer(status, &r.request_id, Some(&r.message))
 }
 
+async fn scrape(State(sink): State<Arc<Sink>>) -> Response {
+    let text = sink.metrics.encode(sink.spool.depth(), now_ms());
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
 async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) -> Response {
+    let response = receive(&sink, &headers, body).await;
+    sink.metrics.answered(response.status().as_u16());
+    response
+}
+
+async fn receive(sink: &Arc<Sink>, headers: &HeaderMap, body: Body) -> Response {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let wire = Headers {
         request_id: text("x-amz-firehose-request-id"),
@@ -251,6 +299,7 @@ async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) 
             );
         }
     };
+    sink.metrics.body_read(bytes.len() as u64);
     let encoding = wire.content_encoding.map(str::to_owned);
     let access_key = wire.access_key.map(str::to_owned);
     let (owned_id, work_sink) = (request_id.clone(), sink.clone());
@@ -264,20 +313,31 @@ async fn deliver(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: Body) 
             content_length: None,
         };
         let accepted = work_sink.endpoint.judge(&wire, &bytes).map_err(Err)?;
-        work_sink
+        let appended = work_sink
             .spool
             .append(&accepted.request_id, now_ms(), &accepted.lines)
-            .map_err(Ok)
+            .map_err(Ok)?;
+        // Counted here so the lines are freed on this thread.
+        let counts = (
+            accepted.records,
+            accepted.lines.len() as u64,
+            accepted.control_messages,
+        );
+        Ok((appended, counts))
     })
     .await;
     match outcome {
-        Ok(Ok(Appended::New(_))) => {
+        Ok(Ok((Appended::New(_), (records, lines, control_messages)))) => {
+            sink.metrics.spooled(records, lines, control_messages);
             if sink.spool.pending_bytes() >= sink.flush_bytes {
                 sink.wake.notify_one();
             }
             answer(StatusCode::OK, &request_id, None)
         }
-        Ok(Ok(Appended::Duplicate(_))) => answer(StatusCode::OK, &request_id, None),
+        Ok(Ok((Appended::Duplicate(_), _))) => {
+            sink.metrics.duplicate();
+            answer(StatusCode::OK, &request_id, None)
+        }
         Ok(Err(Err(r))) => refused(&r),
         Ok(Err(Ok(spool_error))) => {
             tracing::warn!(error = %spool_error, "Could not spool a request; Firehose will retry it.");

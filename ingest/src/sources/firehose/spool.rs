@@ -69,6 +69,17 @@ pub struct Segment {
     pub bytes: u64,
 }
 
+/// How much waits to be flushed, for the sink's metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    /// Pending segments.
+    pub segments: u64,
+    /// Their bytes on disk.
+    pub bytes: u64,
+    /// When the oldest was accepted (UTC ms), if any is pending.
+    pub oldest_received_ms: Option<i64>,
+}
+
 /// What [`Spool::append`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -248,6 +259,17 @@ impl Spool {
         self.lock().pending_bytes
     }
 
+    /// The spool's depth, without copying the segment list (a metrics
+    /// scrape asks for it).
+    pub fn depth(&self) -> Depth {
+        let state = self.lock();
+        Depth {
+            segments: state.pending.len() as u64,
+            bytes: state.pending_bytes,
+            oldest_received_ms: state.pending.values().map(|s| s.header.received_ms).min(),
+        }
+    }
+
     /// Segments waiting to be flushed, oldest first.
     pub fn pending(&self) -> Vec<Segment> {
         self.lock().pending.values().cloned().collect()
@@ -403,6 +425,9 @@ mod tests {
 
         // Committed segments stay known, across a restart, until they expire.
         let third = spool.pending()[2].bytes;
+        let depth = spool.depth();
+        assert_eq!((depth.segments, depth.oldest_received_ms), (3, Some(10)));
+        assert_eq!(depth.bytes, spool.pending_bytes());
         spool.mark_flushed(&[0, 1]).unwrap();
         assert_eq!(spool.pending().len(), 1);
         assert_eq!(spool.pending_bytes(), third);
