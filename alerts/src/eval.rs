@@ -66,11 +66,19 @@ fn timestamp(t: DateTime<Utc>) -> String {
     format!("TIMESTAMP '{}'", t.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
 }
 
+/// `d` before `t`. Rules bound their durations to ten years, so this stays
+/// in range; it saturates rather than panics all the same.
+pub(crate) fn back(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// The rule's SQL for a check at `at`, and the time range its session reads.
 pub fn bind(rule: &Rule, at: DateTime<Utc>) -> (String, TimeRange) {
-    let span = |d: std::time::Duration| chrono::Duration::from_std(d).unwrap_or_default();
-    let from = at - span(rule.window);
-    let baseline_from = from - span(rule.baseline);
+    let from = back(at, rule.window);
+    let baseline_from = back(from, rule.baseline);
     let value = |name: &str| -> String {
         match name {
             "from" => timestamp(from),

@@ -110,19 +110,21 @@ pub async fn check(
     at: DateTime<Utc>,
     notifiers: &[Notifier],
 ) -> Result<CheckReport, AlertError> {
-    let mut report = CheckReport::default();
-    let mut results = Vec::new();
-    for rule in rules {
-        if let Some(why) = &rule.inactive {
-            report.inactive.push((rule.name.clone(), why.clone()));
-            continue;
-        }
-        let firings = eval::evaluate(query, rule, at).await?;
-        tracing::info!(rule = %rule.name, firing = firings.len(), "Evaluated a rule.");
-        results.push((rule, firings));
-    }
     let at_ms = at.timestamp_millis();
+    // Evaluated under the lock too: a slow check must not apply what it saw
+    // at an earlier time over a state a later check already moved on.
     with_lock(store, LockScope::Alerts, |lake| async move {
+        let mut report = CheckReport::default();
+        let mut results = Vec::new();
+        for rule in rules {
+            if let Some(why) = &rule.inactive {
+                report.inactive.push((rule.name.clone(), why.clone()));
+                continue;
+            }
+            let firings = eval::evaluate(query, rule, at).await?;
+            tracing::info!(rule = %rule.name, firing = firings.len(), "Evaluated a rule.");
+            results.push((rule, firings));
+        }
         let mut state = load(&lake).await?;
         for (rule, firings) in &results {
             let due = state.observe(rule, firings, at_ms);
@@ -163,7 +165,7 @@ pub async fn check(
 }
 
 fn window(rule: &Rule, at: DateTime<Utc>) -> (String, String) {
-    let from = at - chrono::Duration::from_std(rule.window).unwrap_or_default();
+    let from = eval::back(at, rule.window);
     let f = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     (f(from), f(at))
 }
@@ -186,8 +188,14 @@ async fn save(lake: &LakeStore, state: &State) -> Result<(), AlertError> {
 async fn deliver(state: &mut State, notifiers: &[Notifier], report: &mut CheckReport) {
     let client = reqwest::Client::new();
     let mut kept = Vec::new();
+    // A notifier that failed once is not tried again in this check: a dead
+    // webhook costs one round of retries, not one per notification.
+    let mut failed: Vec<String> = Vec::new();
     for mut pending in std::mem::take(&mut state.outbox) {
-        let Some(notifier) = notifiers.iter().find(|n| n.id() == pending.notifier) else {
+        let Some(notifier) = notifiers
+            .iter()
+            .find(|n| n.id() == pending.notifier && !failed.contains(&pending.notifier))
+        else {
             kept.push(pending);
             continue;
         };
@@ -197,6 +205,7 @@ async fn deliver(state: &mut State, notifiers: &[Notifier], report: &mut CheckRe
                 tracing::warn!(error = %e, "A notification could not be delivered; the next check retries it.");
                 pending.attempts += 1;
                 report.undelivered.push(e);
+                failed.push(pending.notifier.clone());
                 kept.push(pending);
             }
         }

@@ -28,11 +28,13 @@ pub enum Notifier {
 }
 
 impl Notifier {
-    /// A stable name, which the outbox keys pending notifications by.
+    /// A stable name, which the outbox keys pending notifications by. A
+    /// webhook URL often carries a secret: it is kept as a hash.
     pub fn id(&self) -> String {
+        let hash = |url: &str| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(url.as_bytes()));
         match self {
-            Notifier::Webhook(url) => format!("webhook:{url}"),
-            Notifier::Slack(url) => format!("slack:{url}"),
+            Notifier::Webhook(url) => format!("webhook:{}", hash(url)),
+            Notifier::Slack(url) => format!("slack:{}", hash(url)),
             Notifier::JsonLines(path) => format!("jsonl:{}", path.display()),
         }
     }
@@ -87,16 +89,25 @@ pub fn one_line(n: &Notice) -> String {
     }
 }
 
+/// The URL without its path and query, which may hold a token.
+fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or_default()),
+        Err(_) => "the webhook".to_owned(),
+    }
+}
+
 async fn post(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> Result<(), String> {
     let mut last = String::new();
+    let shown = redacted(url);
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
         }
         match client.post(url).timeout(TIMEOUT).json(body).send().await {
             Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => last = format!("{url}: HTTP {}", response.status()),
-            Err(e) => last = format!("{url}: {e}"),
+            Ok(response) => last = format!("{shown}: HTTP {}", response.status()),
+            Err(e) => last = format!("{shown}: {}", e.without_url()),
         }
     }
     Err(format!("{last} (after {ATTEMPTS} attempts)"))

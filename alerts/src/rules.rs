@@ -156,6 +156,8 @@ pub struct Rule {
     pub sql: String,
     /// Values for the SQL's `{name}` placeholders.
     pub params: BTreeMap<String, String>,
+    /// Groups reported at most per check (the SQL's `LIMIT`).
+    pub limit: usize,
     /// Why the rule does nothing as configured (e.g. an empty CIDR list).
     pub inactive: Option<String>,
 }
@@ -166,6 +168,8 @@ const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
 const DEFAULT_SUPPRESS: Duration = Duration::from_secs(24 * 3600);
 /// Groups a rule reports at most per check.
 const DEFAULT_LIMIT: usize = 100;
+/// Longest window, baseline or suppression period (ten years).
+const MAX_DURATION: Duration = Duration::from_secs(3650 * 86_400);
 
 /// Parses a duration such as `30m`, `1h`, `7d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -319,6 +323,21 @@ fn compile(spec: RuleSpec) -> Result<Rule, String> {
     }
     let baseline = duration(&spec.baseline, Duration::ZERO)?;
     let suppress = duration(&spec.suppress, DEFAULT_SUPPRESS)?;
+    for (what, d) in [
+        ("window", window),
+        ("baseline", baseline),
+        ("suppress", suppress),
+    ] {
+        if d > MAX_DURATION {
+            return Err(format!(
+                "{what} is over {} days",
+                MAX_DURATION.as_secs() / 86_400
+            ));
+        }
+    }
+    if let Some(t) = spec.threshold.filter(|t| !t.is_finite()) {
+        return Err(format!("threshold {t} is not a number"));
+    }
     let limit = spec.limit.unwrap_or(DEFAULT_LIMIT).max(1);
     let mut params: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in spec.params.clone().unwrap_or_default() {
@@ -352,6 +371,7 @@ fn compile(spec: RuleSpec) -> Result<Rule, String> {
         suppress,
         sql,
         params,
+        limit,
         inactive,
     };
     crate::eval::check_placeholders(&rule)?;

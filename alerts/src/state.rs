@@ -141,8 +141,15 @@ impl State {
                 due.push(notice(group, Status::Firing, firing.values.clone()));
             }
         }
+        // A rule that returned its full `limit` of groups may have left out
+        // groups still over the threshold: none of them counts as resolved.
+        let complete = firings.len() < rule.limit;
         for group in self.groups.values_mut() {
-            if group.rule == rule.name && group.firing && !now_firing.contains(&group.key) {
+            if complete
+                && group.rule == rule.name
+                && group.firing
+                && !now_firing.contains(&group.key)
+            {
                 group.firing = false;
                 group.changed_ms = at_ms;
                 due.push(notice(group, Status::Resolved, Map::new()));
@@ -194,6 +201,21 @@ mod tests {
     }
 
     const H: i64 = 3_600_000;
+
+    #[test]
+    fn a_rule_at_its_limit_resolves_nothing() {
+        let mut rule = rule();
+        rule.limit = 2;
+        let mut state = State::default();
+        let (a, b, c) = (firing("a"), firing("b"), firing("c"));
+        assert_eq!(state.observe(&rule, &[a.clone(), b.clone()], 0).len(), 2);
+        // c outranks b now; b may still be over the threshold.
+        assert_eq!(state.observe(&rule, &[a.clone(), c], H).len(), 1);
+        // Under the limit again: b is known to be below it.
+        let resolved = state.observe(&rule, &[a], 2 * H);
+        let keys: Vec<&str> = resolved.iter().map(|n| n.key.as_str()).collect();
+        assert_eq!(keys, ["b", "c"]);
+    }
 
     #[test]
     fn a_group_is_notified_once_per_suppression_period_and_when_it_resolves() {

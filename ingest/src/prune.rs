@@ -79,6 +79,9 @@ pub async fn prune(
     let old = |p: Partition| p.start_millis() + 3_600_000 <= cutoff;
     let mut doomed: BTreeMap<Partition, Doomed> = BTreeMap::new();
     for path in lake.list(&format!("{TABLE_DIR}/")).await? {
+        if !path.ends_with(".parquet") {
+            continue; // not table data (an editor's or a sync tool's file)
+        }
         if let Some(p) = Partition::of_file(&path).filter(|p| old(*p)) {
             doomed.entry(p).or_default().files.insert(path);
         }
@@ -104,6 +107,8 @@ pub async fn prune(
             d.entries.insert(path.clone());
             d.records += file.rows;
             d.bytes += file.bytes;
+            // Retired even if missing, so its entry stops naming it.
+            d.files.insert(file.path.clone());
             named.insert(file.path);
         }
     }
@@ -158,8 +163,8 @@ async fn commit_prune(
     )
     .await?;
     if committed == CommitOutcome::AlreadyCommitted {
-        // A prune of this partition committed before; this one retired
-        // what was left (files written into the hour since).
+        // The same files (same size) were pruned before by a writer that
+        // lost its lease; what it left is retired now.
         tracing::info!(partition = %partition.path(), "Pruned a partition again.");
     }
     Ok(())

@@ -43,11 +43,13 @@ struct JobConfig {
     alerts: Option<toml::Table>,
 }
 
-/// `--flag value` pairs for the keys of `table` except `skip`.
+/// `--flag=value` for the keys of `table` except `skip` and `enabled`
+/// (`true` is a bare `--flag`, `false` is `--flag=false` for a flag that
+/// takes a value; the `=` keeps a value starting with `-` a value).
 fn flags(table: &toml::Table, skip: &[&str]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for (key, value) in table {
-        if skip.contains(&key.as_str()) {
+        if key == "enabled" || skip.contains(&key.as_str()) {
             continue;
         }
         let flag = format!("--{}", key.replace('_', "-"));
@@ -58,15 +60,20 @@ fn flags(table: &toml::Table, skip: &[&str]) -> anyhow::Result<Vec<String>> {
         for value in values {
             match value {
                 toml::Value::Boolean(true) => out.push(flag.clone()),
-                toml::Value::Boolean(false) => {}
-                toml::Value::String(s) => out.extend([flag.clone(), s]),
-                toml::Value::Integer(n) => out.extend([flag.clone(), n.to_string()]),
-                toml::Value::Float(f) => out.extend([flag.clone(), f.to_string()]),
+                toml::Value::Boolean(false) => out.push(format!("{flag}=false")),
+                toml::Value::String(s) => out.push(format!("{flag}={s}")),
+                toml::Value::Integer(n) => out.push(format!("{flag}={n}")),
+                toml::Value::Float(f) => out.push(format!("{flag}={f}")),
                 other => bail!("{key}: {other} is not a string, number or boolean"),
             }
         }
     }
     Ok(out)
+}
+
+/// Every table may say `enabled = false` to turn its step off.
+fn enabled(table: &toml::Table) -> bool {
+    table.get("enabled") != Some(&toml::Value::Boolean(false))
 }
 
 fn text(table: &toml::Table, key: &str, what: &str) -> anyhow::Result<String> {
@@ -111,6 +118,9 @@ fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
     let lake = ["--lake".to_owned(), config.lake.clone()];
     let mut steps = Vec::new();
     for (i, source) in config.sources.iter().enumerate() {
+        if !enabled(source) {
+            continue;
+        }
         let what = format!("sources[{i}]");
         let kind = text(source, "type", &what)?;
         let (positional, name) = match kind.as_str() {
@@ -132,16 +142,16 @@ fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
         });
     }
     let compact = config.compact.clone().unwrap_or_default();
-    if compact.get("enabled") != Some(&toml::Value::Boolean(false)) {
+    if enabled(&compact) {
         steps.push(table_step(
             &config.lake,
             &["compact", "--json"],
             &compact,
-            &["enabled"],
+            &[],
             "[compact]",
         )?);
     }
-    if let Some(retention) = &config.retention {
+    if let Some(retention) = config.retention.as_ref().filter(|t| enabled(t)) {
         steps.push(table_step(
             &config.lake,
             &["prune", "--json"],
@@ -150,7 +160,7 @@ fn plan(config: &JobConfig, at: Option<&str>) -> anyhow::Result<Vec<Planned>> {
             "[retention]",
         )?);
     }
-    if let Some(alerts) = &config.alerts {
+    if let Some(alerts) = config.alerts.as_ref().filter(|t| enabled(t)) {
         let mut step = table_step(
             &config.lake,
             &["alerts", "check"],
@@ -190,9 +200,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let path = args.config.display().to_string();
     let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {path}"))?;
     let config: JobConfig = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(1, |s| text[..s.start].matches('\n').count() + 1);
+        let line = e.span().map_or(1, |s| {
+            text.get(..s.start)
+                .map_or(1, |t| t.matches('\n').count() + 1)
+        });
         anyhow::anyhow!("{path} line {line}: {}", e.message())
     })?;
     // Every step's command line is checked before the first one runs.
@@ -208,7 +219,16 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     let started = Utc::now();
     let (mut reports, mut worst, mut failed) = (Vec::new(), Outcome::Done, false);
+    let mut writer_busy = false;
     for (name, command) in commands {
+        // Another writer holds the lake (a Firehose sink, say): the steps
+        // that write would only fail the same way; the alert check has a
+        // lock of its own and still runs.
+        if writer_busy && !matches!(command, Command::Alerts(_)) {
+            eprintln!("flowlake run: {name}: skipped: another writer holds the lake");
+            reports.push(json!({"step": name, "outcome": "skipped", "error": "another writer holds the lake"}));
+            continue;
+        }
         match execute(command).await {
             Ok(step) => {
                 eprintln!(
@@ -226,16 +246,12 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                 eprintln!("flowlake run: {name}: error: {message}");
                 failed = true;
                 reports.push(json!({"step": name, "outcome": "error", "error": message}));
-                // Another writer holds the lake: the remaining steps would
-                // only fail the same way.
-                if e.chain().any(|c| {
+                writer_busy |= e.chain().any(|c| {
                     matches!(
                         c.downcast_ref::<IngestError>(),
                         Some(IngestError::Lock(LockError::Busy(_)))
                     )
-                }) {
-                    break;
-                }
+                });
             }
         }
     }
@@ -298,6 +314,20 @@ mod tests {
             parses(minimal),
             ["ingest dir /data/flowlogs", "compact", "alerts check"]
         );
+    }
+
+    #[test]
+    fn enabled_false_turns_any_step_off_and_booleans_reach_value_flags() {
+        let steps = parses(
+            "lake = \"l\"\n[[sources]]\ntype = \"s3\"\nurl = \"s3://b\"\npath_style = false\nendpoint_url = \"http://localhost:9000\"\n\n[[sources]]\ntype = \"dir\"\npath = \"p\"\nenabled = false\n\n[compact]\nenabled = false\n\n[retention]\nenabled = false\nolder_than = \"90d\"\n\n[alerts]\nrules = \"builtin\"\n",
+        );
+        assert_eq!(steps, ["ingest s3 s3://b", "alerts check"]);
+        let config: JobConfig = toml::from_str(
+            "lake = \"l\"\n[[sources]]\ntype = \"s3\"\nurl = \"s3://b\"\npath_style = true\nprefix = \"-odd\"\n",
+        )
+        .unwrap();
+        let argv = &plan(&config, None).unwrap()[0].argv;
+        assert!(argv.contains(&"--path-style".to_owned()), "{argv:?}");
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub(crate) struct AwsArgs {
 
     /// Path-style S3 addressing (http://host/bucket/key); on by default with
     /// a custom endpoint, which most S3-compatible servers need.
-    #[arg(long, env = "FLOWLAKE_PATH_STYLE")]
+    /// (`--path-style` alone means true.)
+    #[arg(long, env = "FLOWLAKE_PATH_STYLE", num_args = 0..=1, default_missing_value = "true", require_equals = false)]
     pub(crate) path_style: Option<bool>,
 }
 

@@ -5,15 +5,13 @@
 //! record once, before and after the re-run that finishes the job.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::json;
 
+use crate::firehose_harness::{KEY, firehose_headers, start};
 use crate::harness::*;
 
 /// Requests delivered, each a separate flush (and so a unit of its own).
@@ -32,27 +30,15 @@ fn record_line(id: u64) -> String {
     )
 }
 
-fn deliver(addr: &str, request_id: &str, ids: &[u64]) {
+/// A direct-records request body of the given record ids.
+fn body(request_id: &str, ids: &[u64]) -> Vec<u8> {
     let text: String = ids
         .iter()
         .map(|id| format!("{}\n", json!({"message": record_line(*id)})))
         .collect();
-    let body = serde_json::to_vec(&json!({"requestId": request_id, "timestamp": 1,
+    serde_json::to_vec(&json!({"requestId": request_id, "timestamp": 1,
         "records": [{"data": BASE64.encode(text)}]}))
-    .unwrap();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         X-Amz-Firehose-Protocol-Version: 1.0\r\nX-Amz-Firehose-Request-Id: {request_id}\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(&body).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    .unwrap()
 }
 
 /// A lake holding `REQUESTS` Firehose units (flushed one by one; the sink
@@ -60,50 +46,30 @@ fn deliver(addr: &str, request_id: &str, ids: &[u64]) {
 /// from a folder; returns the `bytes` of every record.
 fn lake_of_small_files(dir: &Path, compact_every: &str) -> Vec<u64> {
     let lake = dir.join("lake");
-    let mut child = flowlake(&[
-        "serve",
-        "firehose",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--flush-bytes",
-        "1",
-        "--compact-every",
-        compact_every,
-        "--compact-older-than",
-        "0s",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let sink = start(
+        &lake,
+        &[
+            "--flush-bytes",
+            "1",
+            "--compact-every",
+            compact_every,
+            "--compact-older-than",
+            "0s",
+        ],
+    );
     let mut sent = Vec::new();
     for r in 0..REQUESTS {
         let ids: Vec<u64> = (r * PER_REQUEST..(r + 1) * PER_REQUEST).collect();
-        deliver(&addr, &format!("req-{r}"), &ids);
+        let id = format!("req-{r}");
+        let (status, reply) = sink
+            .client
+            .post(&firehose_headers(&id, KEY), &body(&id, &ids));
+        assert_eq!(status, 200, "{reply}");
         sent.extend(ids);
         // Let the flusher take each request on its own.
         std::thread::sleep(std::time::Duration::from_millis(700));
     }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(sink.stop(), 0);
 
     let folder = dir.join("objects");
     std::fs::create_dir_all(&folder).unwrap();

@@ -338,3 +338,33 @@ fn two_checks_at_once_notify_once() {
     }
     assert_eq!(hook.received().len(), 1, "{:?}", hook.received());
 }
+
+#[test]
+fn alerts_are_checked_while_a_sink_holds_the_writer_lock() {
+    let dir = scratch("job-beside-sink");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    write_logs(&logs, "scan.log", T0, 31);
+    let lake = dir.join("lake");
+    let (code, summary) = ingest_dir(&logs, &lake, &[]);
+    assert_eq!(code, 0, "{summary}");
+    let sink = crate::firehose_harness::start(&lake, &[]);
+    let (hook, url) = Receiver::start();
+    let config = config(&dir, "builtin", &url);
+    let (code, summary, stderr) = job(&config, 600);
+    assert_eq!(
+        code, 2,
+        "the ingest cannot take the lake: {summary}\n{stderr}"
+    );
+    let outcomes: Vec<(&str, &str)> = summary["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes[0].1, "error", "{summary}");
+    assert_eq!(outcomes[1], ("compact", "skipped"), "{summary}");
+    assert_eq!(outcomes[2], ("alerts check", "alerting"), "{summary}");
+    assert_eq!(hook.received().len(), 1);
+    assert_eq!(sink.stop(), 0);
+}

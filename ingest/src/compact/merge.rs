@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, new_null_array};
-use arrow::compute::cast;
+use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use bytes::Bytes;
@@ -42,7 +42,15 @@ fn align(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String>
         .iter()
         .map(|field| match batch.column_by_name(field.name()) {
             Some(column) if column.data_type() == field.data_type() => Ok(column.clone()),
-            Some(column) => cast(column, field.data_type()),
+            // Strict: a value that does not fit is an error, never a null.
+            Some(column) => cast_with_options(
+                column,
+                field.data_type(),
+                &CastOptions {
+                    safe: false,
+                    ..CastOptions::default()
+                },
+            ),
             None => Ok(new_null_array(field.data_type(), batch.num_rows())),
         })
         .collect();

@@ -15,8 +15,7 @@
 //! entry left with no file is archived out of the ledger (`plan.rs` says
 //! which files are candidates, and why objects' files are not).
 //!
-//! Run it with the lake's lock held and the lake recovered (the CLI and the
-//! sink do).
+//! Run it with the lake's lock held; it recovers the lake first.
 
 mod merge;
 mod plan;
@@ -30,7 +29,7 @@ use crate::encode::EncodeError;
 use crate::lake::commit::release_empty;
 use crate::lake::{
     CommitError, CommitOutcome, CommitRequest, FileEntry, LakeStore, StoreError, Takeover,
-    commit_object,
+    commit_object, recover,
 };
 use crate::process::ObjectOutput;
 use crate::sources::{ObjectKind, SourceObject, VersionRoute};
@@ -143,6 +142,10 @@ pub async fn compact(
     options: &CompactOptions,
     now_ms: i64,
 ) -> Result<CompactSummary, CompactError> {
+    // A commit that failed after its commit point (a store error while
+    // retiring) leaves its intent; planning around it would merge files it
+    // already merged. Finish or undo it first.
+    recover(lake).await?;
     let older = i64::try_from(options.older_than.as_millis()).unwrap_or(i64::MAX);
     let plan = plan::plan(lake, now_ms.saturating_sub(older), options.target_bytes).await?;
     let mut summary = CompactSummary::default();
