@@ -13,14 +13,12 @@
 //!
 //! Only 200 is success. The access key is compared in constant time.
 
-use std::io::Read;
-
-use flate2::read::MultiGzDecoder;
 use subtle::ConstantTimeEq;
 
 use super::models::DeliveryRequest;
 use super::records::decode_record;
 use super::spool::SpooledLine;
+use crate::gunzip::gunzip_whole;
 
 /// A request that passed every check: its id and lines, ready to spool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,21 +137,21 @@ impl Endpoint {
         }
         let inflated;
         let json = if headers.content_encoding == Some("gzip") {
-            let mut text = Vec::new();
-            MultiGzDecoder::new(body)
-                .take(self.max_inflated_bytes.saturating_add(1))
-                .read_to_end(&mut text)
-                .map_err(|e| refuse(400, format!("body is not valid gzip: {e}")))?;
-            if text.len() as u64 > self.max_inflated_bytes {
-                return Err(refuse(
-                    413,
-                    format!(
-                        "body inflates past the limit of {} bytes",
-                        self.max_inflated_bytes
-                    ),
-                ));
-            }
-            inflated = text;
+            // The body is in memory: one libdeflate call into a buffer sized
+            // from the trailer (about twice as fast as streaming), falling
+            // back to the multi-member decoder when there are several.
+            let limit = usize::try_from(self.max_inflated_bytes).unwrap_or(usize::MAX);
+            inflated = gunzip_whole(body, limit)
+                .map_err(|e| refuse(400, format!("body is not valid gzip: {e}")))?
+                .ok_or_else(|| {
+                    refuse(
+                        413,
+                        format!(
+                            "body inflates past the limit of {} bytes",
+                            self.max_inflated_bytes
+                        ),
+                    )
+                })?;
             &inflated[..]
         } else {
             body
@@ -250,6 +248,16 @@ mod tests {
             ..headers("r1", Some("s3cret"))
         };
         assert_eq!(endpoint().judge(&gzip, &zipped).unwrap(), ok);
+        // Several gzip members are one body (the whole-buffer fast path
+        // reads only the first; the fallback reads them all).
+        let (front, back) = plain.split_at(plain.len() / 2);
+        let mut members = Vec::new();
+        for part in [front, back] {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(part).unwrap();
+            members.extend(gz.finish().unwrap());
+        }
+        assert_eq!(endpoint().judge(&gzip, &members).unwrap(), ok);
     }
 
     #[test]

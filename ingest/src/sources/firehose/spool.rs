@@ -278,12 +278,13 @@ impl Spool {
     /// The lines of a pending segment.
     pub fn read(&self, seq: u64) -> Result<Vec<SpooledLine>, SpoolError> {
         let path = self.path(seq);
-        let file = File::open(&path).map_err(io(&path))?;
-        let mut lines = BufReader::new(file).lines();
-        let header: SegmentHeader = parse(&path, lines.next())?;
-        let mut out = Vec::with_capacity(header.lines as usize);
+        // Read whole and split in place: no String per line before parsing.
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let mut lines = bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty());
+        let header: SegmentHeader = parse_slice(&path, lines.next())?;
+        let mut out = Vec::with_capacity(usize::try_from(header.lines).unwrap_or(0).min(1 << 20));
         for line in lines {
-            out.push(parse(&path, Some(line))?);
+            out.push(parse_slice(&path, Some(line))?);
         }
         if out.len() as u64 != header.lines {
             return Err(SpoolError::Corrupt {
@@ -367,6 +368,18 @@ impl From<SpoolError> for SourceError {
 fn read_header(path: &Path) -> Result<SegmentHeader, SpoolError> {
     let file = File::open(path).map_err(io(path))?;
     parse(path, BufReader::new(file).lines().next())
+}
+
+fn parse_slice<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    line: Option<&[u8]>,
+) -> Result<T, SpoolError> {
+    let corrupt = |message: String| SpoolError::Corrupt {
+        path: path.to_owned(),
+        message,
+    };
+    let line = line.ok_or_else(|| corrupt("empty".to_owned()))?;
+    serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
