@@ -3,7 +3,8 @@
 //! that certificate alone, gets its 200 and JSON; plain HTTP on the same
 //! port gets no HTTP answer; SIGTERM still flushes and exits 0; the lake
 //! holds the records (DuckDB). And a certificate or key that cannot be
-//! used stops the sink at start with an error naming the file.
+//! used (unreadable, not PEM, not a key, another certificate's key) stops
+//! the sink at start with an error naming the file.
 
 use crate::firehose_harness::*;
 use crate::harness::*;
@@ -77,6 +78,9 @@ fn an_unusable_certificate_or_key_is_named_at_start() {
     let dir = scratch("firehose-tls-bad");
     let lake = dir.join("lake");
     let (cert, key, _) = self_signed(&dir);
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let (_, other_key, _) = self_signed(&other);
     let garbage = dir.join("garbage.pem");
     std::fs::write(&garbage, "not PEM at all\n").unwrap();
     let missing = dir.join("missing.pem");
@@ -86,6 +90,8 @@ fn an_unusable_certificate_or_key_is_named_at_start() {
         (&cert, &garbage, &garbage),
         // A certificate is no key.
         (&cert, &cert, &cert),
+        // Another certificate's key.
+        (&cert, &other_key, &other_key),
     ] {
         let out = run(&mut flowlake(&[
             "serve",

@@ -19,6 +19,8 @@ pub(crate) fn flowlake(args: &[&str]) -> Command {
     cmd.args(args)
         .env_remove("FLOWLAKE_LAKE")
         .env_remove("FLOWLAKE_CRASH_AFTER")
+        .env_remove("FLOWLAKE_TLS_CERT")
+        .env_remove("FLOWLAKE_TLS_KEY")
         .env("FLOWLAKE_LOG", "warn");
     cmd
 }
