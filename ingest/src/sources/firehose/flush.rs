@@ -6,9 +6,10 @@
 //! flush:     pending segments ─▶ UnitWriter (parse, encode) ─▶ commit_unit
 //!            (data files + the cursor naming these request ids, one commit)
 //!            ─▶ spool.mark_flushed
-//! reconcile: at start, after lake recovery: pending segments whose request
-//!            ids the cursor names were committed just before a crash, and
-//!            are marked, not flushed again
+//! reconcile: at start and before every flush: the lake is recovered, and
+//!            pending segments whose request ids the cursor names (committed
+//!            just before a crash, or by a flush that failed past its commit
+//!            point) are marked, not flushed again
 //! ```
 //!
 //! Log events of subscription envelopes are deduplicated on their id within
@@ -25,7 +26,7 @@ use super::recent::{DEFAULT_CAPACITY, RecentEvents};
 use super::spool::{Segment, Spool};
 use crate::events::Event;
 use crate::lake::cursor::{StreamCursor, id_hash, load_cursors};
-use crate::lake::{LakeStore, StreamRange};
+use crate::lake::{LakeStore, StreamRange, recover};
 use crate::pipeline::JobError;
 use crate::process::ProcessConfig;
 use crate::sources::SourceError;
@@ -91,29 +92,51 @@ impl Flusher {
         })
     }
 
-    /// Marks the pending segments that the last committed unit holds (a
-    /// crash came between its commit and their marking); returns how many.
-    /// Run after the lake's recovery, before the first flush.
+    /// Finishes or undoes a commit left half-done (by a crash, or by a flush
+    /// that failed past its commit point), then marks the pending segments
+    /// that the last committed unit holds; returns how many. Every flush
+    /// starts this way, so a failed flush is repaired by the next one.
     pub async fn reconcile(&self, lake: &LakeStore) -> Result<u64, JobError> {
-        let (_, cursor) = self.cursor(lake).await?;
-        let committed = cursor.id_set();
-        let done: Vec<u64> = self
-            .spool
-            .pending()
-            .iter()
-            .filter(|s| committed.contains(id_hash(&s.header.request_id)))
-            .map(|s| s.seq)
-            .collect();
-        self.spool.mark_flushed(&done).map_err(SourceError::from)?;
-        Ok(done.len() as u64)
+        let pending = self.spool.pending();
+        let (_, cursor) = self.recovered_cursor(lake).await?;
+        let before = pending.len();
+        Ok((before - self.skip_committed(&cursor, pending)?.len()) as u64)
     }
 
-    /// Commits `segments` (pending, oldest first) as one unit.
+    /// The lake recovered, and the sink's cursor.
+    async fn recovered_cursor(
+        &self,
+        lake: &LakeStore,
+    ) -> Result<(Option<String>, StreamCursor), JobError> {
+        recover(lake).await?;
+        self.cursor(lake).await
+    }
+
+    /// Marks the segments whose request ids `cursor` names (committed, but
+    /// not marked before a crash or a failure); returns the others.
+    fn skip_committed(
+        &self,
+        cursor: &StreamCursor,
+        segments: Vec<Segment>,
+    ) -> Result<Vec<Segment>, JobError> {
+        let committed = cursor.id_set();
+        let (done, todo): (Vec<Segment>, Vec<Segment>) = segments
+            .into_iter()
+            .partition(|s| committed.contains(id_hash(&s.header.request_id)));
+        let seqs: Vec<u64> = done.iter().map(|s| s.seq).collect();
+        self.spool.mark_flushed(&seqs).map_err(SourceError::from)?;
+        Ok(todo)
+    }
+
+    /// Commits `segments` (pending, oldest first) as one unit, after
+    /// [`Flusher::reconcile`]'s repair (segments already committed are only
+    /// marked).
     pub async fn flush(&self, lake: &LakeStore, segments: &[Segment]) -> Result<Flushed, JobError> {
+        let (path, cursor) = self.recovered_cursor(lake).await?;
+        let segments = self.skip_committed(&cursor, segments.to_vec())?;
         let (Some(first), Some(last)) = (segments.first(), segments.last()) else {
             return Ok(Flushed::default());
         };
-        let (path, cursor) = self.cursor(lake).await?;
         let shard = chrono::DateTime::from_timestamp_millis(last.header.received_ms).map_or_else(
             || "1970/01/01".to_owned(),
             |t| t.format("%Y/%m/%d").to_string(),
@@ -143,7 +166,7 @@ impl Flusher {
             HashMap::new();
         let mut seen_events: HashSet<u64> = HashSet::new();
         let mut batch = Vec::with_capacity(EVENTS_PER_SEND);
-        for segment in segments {
+        for segment in &segments {
             let lines = self.spool.read(segment.seq).map_err(SourceError::from)?;
             report.lines += lines.len() as u64;
             for line in lines {
@@ -325,5 +348,21 @@ mod tests {
         assert_eq!(flusher.reconcile(&lake).await.unwrap(), 1);
         assert!(spool.pending().is_empty());
         assert_eq!(lake_records(&lake).await, 5, "once each");
+
+        // A flush that failed after its commit point (the marking lost, the
+        // sink still running): the next flush of the same segments only
+        // marks them.
+        spool.append("r4", 4_000, &[line(6, None)]).unwrap();
+        let pending = spool.pending();
+        let saved = std::fs::read(spool_dir.join("0000000000000004.jsonl")).unwrap();
+        flusher.flush(&lake, &pending).await.unwrap();
+        std::fs::remove_file(spool_dir.join("0000000000000004.done")).unwrap();
+        std::fs::write(spool_dir.join("0000000000000004.jsonl"), saved).unwrap();
+        let spool = Arc::new(Spool::open(&spool_dir).unwrap());
+        let flusher = make(spool.clone());
+        let again = flusher.flush(&lake, &spool.pending()).await.unwrap();
+        assert_eq!(again.records, 0);
+        assert!(spool.pending().is_empty());
+        assert_eq!(lake_records(&lake).await, 6, "once each");
     }
 }

@@ -31,7 +31,7 @@ use super::protocol::{Endpoint, Headers, Refused};
 use super::spool::{Appended, Spool};
 use super::tls::TlsListener;
 use crate::compact::{CompactOptions, compact};
-use crate::lake::{LakeStore, recover};
+use crate::lake::LakeStore;
 use crate::pipeline::{IngestError, IngestOptions, cpu_pool, process_config, under_lock};
 
 /// How the sink runs.
@@ -91,7 +91,6 @@ async fn run(
     ready: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), IngestError> {
     lake.clear_staging();
-    recover(lake).await?;
     let spool = Arc::new(
         Spool::open(&options.spool_dir)
             .map_err(|e| IngestError::List(options.spool_dir.display().to_string(), e.into()))?,
@@ -158,32 +157,7 @@ async fn run(
         ),
     };
     let mut compacted = Instant::now();
-    // Set when a flush failed: it may have failed past its commit point, so
-    // that commit is finished or undone, and what it committed marked,
-    // before anything is flushed again (or those segments would be twice).
-    let mut repair = false;
     loop {
-        if repair {
-            let repaired = match recover(lake).await {
-                Ok(_) => flusher
-                    .reconcile(lake)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match repaired {
-                Ok(()) => repair = false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "Could not recover after a failed flush; retrying.");
-                    tokio::select! {
-                        () = &mut shutdown => break,
-                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    }
-                    continue;
-                }
-            }
-        }
         // Flush when enough is spooled or the oldest segment is old enough.
         let due = {
             let pending = spool.pending();
@@ -214,8 +188,8 @@ async fn run(
                 }
                 Err(e) => {
                     sink.metrics.flushed(FlushOutcome::Error, seconds, 0);
+                    // The next flush first finishes or undoes this one's commit.
                     tracing::warn!(error = %e, "Flush failed; the spool keeps it for the next try.");
-                    repair = true;
                 }
             }
             let window = i64::try_from(options.dedupe_window.as_millis()).unwrap_or(i64::MAX);
@@ -244,10 +218,6 @@ async fn run(
     tracing::info!("Stopping: finishing requests in flight, then flushing the spool.");
     stop.notify_one();
     let _ = server.await;
-    if repair {
-        recover(lake).await?;
-        flusher.reconcile(lake).await?;
-    }
     let pending = spool.pending();
     if !pending.is_empty() {
         flusher.flush(lake, &pending).await?;
