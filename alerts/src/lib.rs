@@ -128,7 +128,7 @@ pub async fn check(
         let mut state = load(&lake).await?;
         for (rule, firings) in &results {
             let due = state.observe(rule, firings, at_ms);
-            let (window_from, window_to) = window(rule, at);
+            let (window_from, window_to) = state::window(rule, at_ms);
             for f in firings {
                 report.firing.push(Alert {
                     rule: rule.name.clone(),
@@ -162,12 +162,6 @@ pub async fn check(
         Ok::<_, AlertError>(report)
     })
     .await
-}
-
-fn window(rule: &Rule, at: DateTime<Utc>) -> (String, String) {
-    let from = eval::back(at, rule.window);
-    let f = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    (f(from), f(at))
 }
 
 async fn load(lake: &LakeStore) -> Result<State, AlertError> {

@@ -95,6 +95,12 @@ fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The window a check of `rule` at `at_ms` looks at, as RFC 3339 (from, to).
+pub(crate) fn window(rule: &Rule, at_ms: i64) -> (String, String) {
+    let window_ms = i64::try_from(rule.window.as_millis()).unwrap_or(i64::MAX);
+    (rfc3339(at_ms.saturating_sub(window_ms)), rfc3339(at_ms))
+}
+
 fn id(rule: &str, key: &str) -> String {
     format!("{rule}\u{1f}{key}")
 }
@@ -102,7 +108,7 @@ fn id(rule: &str, key: &str) -> String {
 impl State {
     /// Records what `rule` found at `at_ms`; returns the notifications due.
     pub(crate) fn observe(&mut self, rule: &Rule, firings: &[Firing], at_ms: i64) -> Vec<Notice> {
-        let window_ms = i64::try_from(rule.window.as_millis()).unwrap_or(i64::MAX);
+        let (window_from, window_to) = window(rule, at_ms);
         let suppress_ms = i64::try_from(rule.suppress.as_millis()).unwrap_or(i64::MAX);
         let notice = |g: &Group, status, values: Map<String, Value>| Notice {
             rule: rule.name.clone(),
@@ -110,8 +116,8 @@ impl State {
             description: rule.description.clone(),
             status,
             key: g.key.clone(),
-            window_from: rfc3339(at_ms.saturating_sub(window_ms)),
-            window_to: rfc3339(at_ms),
+            window_from: window_from.clone(),
+            window_to: window_to.clone(),
             firing_since: rfc3339(g.since_ms),
             values,
         };
