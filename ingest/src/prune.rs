@@ -17,18 +17,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use flowlake_schemas::lake::{LEDGER_DIR, Partition, TABLE_DIR, parse_ledger_path, source_key};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde::Serialize;
 
-use crate::lake::commit::read_entry;
+use crate::lake::commit::read_entries;
 use crate::lake::{
     CommitError, CommitOutcome, CommitRequest, LakeStore, StoreError, Takeover, commit_object,
 };
 use crate::process::ObjectOutput;
 use crate::sources::{ObjectKind, SourceObject, VersionRoute};
-
-/// Ledger reads in flight.
-const READ_CONCURRENCY: usize = 16;
 
 /// What a prune did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -95,12 +92,11 @@ pub async fn prune(
         .into_iter()
         .filter(|p| parse_ledger_path(p).is_some())
         .collect();
-    let mut read = futures::stream::iter(entries)
-        .map(|path| async move { read_entry(lake, &path).await.map(|e| (path, e)) })
-        .buffered(READ_CONCURRENCY);
+    let read = read_entries(lake, entries);
+    futures::pin_mut!(read);
     let mut named = BTreeSet::new();
     while let Some((path, entry)) = read.try_next().await? {
-        for file in entry.into_iter().flat_map(|e| e.files) {
+        for file in entry.files {
             let Some(d) = Partition::of_file(&file.path).and_then(|p| doomed.get_mut(&p)) else {
                 continue;
             };

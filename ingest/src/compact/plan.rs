@@ -19,15 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::DateTime;
 use flowlake_schemas::lake::{LEDGER_DIR, Partition, ledger_shard_dir, parse_ledger_path};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 
 use super::CompactError;
-use crate::lake::commit::read_entry;
+use crate::lake::commit::read_entries;
 use crate::lake::{FileEntry, LakeStore, LedgerEntry};
 use crate::sources::VersionRoute;
-
-/// Ledger reads in flight.
-const READ_CONCURRENCY: usize = 16;
 
 /// A committed data file and the entry that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,14 +78,7 @@ async fn read_all(
     lake: &LakeStore,
     paths: Vec<String>,
 ) -> Result<Vec<(String, LedgerEntry)>, CompactError> {
-    let entries: Vec<Option<(String, LedgerEntry)>> = futures::stream::iter(paths)
-        .map(|path| async move {
-            Ok::<_, CompactError>(read_entry(lake, &path).await?.map(|entry| (path, entry)))
-        })
-        .buffered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(entries.into_iter().flatten().collect())
+    Ok(read_entries(lake, paths).try_collect().await?)
 }
 
 /// Commit time of an entry in UTC ms (entries flowlake wrote always have one).

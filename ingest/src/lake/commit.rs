@@ -317,6 +317,24 @@ pub async fn recover(lake: &LakeStore) -> Result<Recovery, CommitError> {
     Ok(recovery)
 }
 
+/// Ledger reads in flight in [`read_entries`].
+const READ_CONCURRENCY: usize = 16;
+
+/// The entries at `paths`, read several at a time, in order; an entry gone
+/// since it was listed is left out.
+pub fn read_entries(
+    lake: &LakeStore,
+    paths: Vec<String>,
+) -> impl futures::Stream<Item = Result<(String, LedgerEntry), CommitError>> + '_ {
+    use futures::StreamExt;
+    futures::stream::iter(paths)
+        .map(move |path| async move { Ok(read_entry(lake, &path).await?.map(|e| (path, e))) })
+        .buffered(READ_CONCURRENCY)
+        .filter_map(|read: Result<Option<(String, LedgerEntry)>, CommitError>| async move {
+            read.transpose()
+        })
+}
+
 /// Reads a committed ledger entry by its path.
 pub async fn read_entry(
     lake: &LakeStore,
