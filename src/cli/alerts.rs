@@ -139,11 +139,9 @@ pub(crate) async fn execute_check(args: CheckArgs) -> anyhow::Result<(Step, Vec<
         Some(text) => parse_time(text, Utc::now())?,
         None => Utc::now(),
     };
-    // A lake that is not there is an error, not a lake with no alert.
-    let lake = args.lake.open_for_query().await?;
-    let store = args.lake.open_for_ingest().await?;
+    let store = args.lake.open_existing().await?;
     let query = QuerySettings {
-        lake,
+        lake: args.lake.open_for_query().await?,
         threads: threads(),
         memory: args.memory.settings(),
     };

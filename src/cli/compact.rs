@@ -37,7 +37,7 @@ pub(crate) async fn run(args: CompactArgs) -> anyhow::Result<Outcome> {
 
 /// Runs one compaction; the caller prints its summary.
 pub(crate) async fn execute(args: CompactArgs) -> anyhow::Result<Step> {
-    let lake = args.lake.open_for_ingest().await?;
+    let lake = args.lake.open_existing().await?;
     let options = CompactOptions {
         older_than: millis(args.older_than),
         target_bytes: args.target_size.max(1),

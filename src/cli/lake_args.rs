@@ -59,18 +59,35 @@ impl LakeArgs {
             .with_context(|| format!("opening lake {}", self.lake))
     }
 
+    /// Opens a lake that must exist already, for maintenance that writes
+    /// it (compact, prune, alert state): a mistyped local path is an error,
+    /// not a new empty lake with nothing to do.
+    pub(crate) async fn open_existing(&self) -> anyhow::Result<LakeStore> {
+        self.local_must_exist()?;
+        self.open_for_ingest().await
+    }
+
+    /// A local lake that is not there is an error.
+    fn local_must_exist(&self) -> anyhow::Result<()> {
+        let root = PathBuf::from(&self.lake);
+        if !self.lake.contains("://")
+            && !root.join("_flowlake").is_dir()
+            && !root.join("flows").is_dir()
+        {
+            bail!(
+                "no lake at {} (create one with `flowlake ingest dir <logs> --lake {}`)",
+                root.display(),
+                self.lake
+            );
+        }
+        Ok(())
+    }
+
     /// Opens the lake for queries; a local lake must exist.
     pub(crate) async fn open_for_query(&self) -> anyhow::Result<LakeLocation> {
+        self.local_must_exist()?;
         if !self.lake.contains("://") {
-            let root = PathBuf::from(&self.lake);
-            if !root.join("_flowlake").is_dir() && !root.join("flows").is_dir() {
-                bail!(
-                    "no lake at {} (create one with `flowlake ingest dir <logs> --lake {}`)",
-                    root.display(),
-                    self.lake
-                );
-            }
-            return Ok(LakeLocation::Local(root));
+            return Ok(LakeLocation::Local(PathBuf::from(&self.lake)));
         }
         match self.open_for_ingest().await? {
             LakeStore::Local { root } => Ok(LakeLocation::Local(root)),

@@ -30,7 +30,7 @@ pub(crate) async fn run(args: PruneArgs) -> anyhow::Result<Outcome> {
 
 /// Runs one prune; the caller prints its summary.
 pub(crate) async fn execute(args: PruneArgs) -> anyhow::Result<Step> {
-    let lake = args.lake.open_for_ingest().await?;
+    let lake = args.lake.open_existing().await?;
     let older_than = millis(args.older_than);
     let summary = under_lock_recovered(&lake, |fenced| async move {
         let now = chrono::Utc::now().timestamp_millis();
