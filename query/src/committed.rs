@@ -60,11 +60,17 @@ pub(crate) async fn uncommitted(
     Ok(hidden)
 }
 
-/// A store that does not list the hidden files (and refuses to read them).
+/// Folder listings in flight at once when a window lists folder by folder.
+const FOLDER_LISTINGS: usize = 16;
+
+/// A store that does not list the hidden files (and refuses to read them),
+/// and lists a table as only the folders of the session's time window.
 #[derive(Debug)]
 pub(crate) struct CommittedOnly {
     inner: Arc<dyn ObjectStore>,
     hidden: Arc<HashSet<Path>>,
+    /// A table folder and the only subfolders a listing of it returns.
+    window: Option<(Path, Arc<Vec<Path>>)>,
 }
 
 impl CommittedOnly {
@@ -73,7 +79,19 @@ impl CommittedOnly {
         CommittedOnly {
             inner,
             hidden: Arc::new(hidden),
+            window: None,
         }
+    }
+
+    /// A listing of `table` lists only `folders` (paths relative to it; see
+    /// `window::window_folders`).
+    pub(crate) fn with_window(mut self, table: Path, folders: &[String]) -> CommittedOnly {
+        let folders = folders
+            .iter()
+            .map(|f| Path::from_iter(table.parts().chain(Path::from(f.as_str()).parts())))
+            .collect();
+        self.window = Some((table, Arc::new(folders)));
+        self
     }
 }
 
@@ -121,8 +139,27 @@ impl ObjectStore for CommittedOnly {
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         let hidden = self.hidden.clone();
-        self.inner
-            .list(prefix)
+        let listed = match &self.window {
+            Some((table, folders)) if prefix == Some(table) => {
+                tracing::debug!(table = %table, folders = folders.len(), "Listing the window's folders only.");
+                let inner = self.inner.clone();
+                let folders = folders.clone();
+                futures::stream::iter((0..folders.len()).map(move |i| {
+                    let folder = folders[i].clone();
+                    tracing::debug!(folder = %folder, "Listing.");
+                    inner.list(Some(&folder)).try_collect::<Vec<_>>()
+                }))
+                .buffered(FOLDER_LISTINGS)
+                .map_ok(|metas| futures::stream::iter(metas.into_iter().map(Ok)))
+                .try_flatten()
+                .boxed()
+            }
+            _ => {
+                tracing::debug!(prefix = ?prefix.map(Path::as_ref), "Listing.");
+                self.inner.list(prefix)
+            }
+        };
+        listed
             .try_filter(move |meta| std::future::ready(!hidden.contains(&meta.location)))
             .boxed()
     }

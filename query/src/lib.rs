@@ -18,6 +18,7 @@ pub mod reports;
 pub mod session;
 pub mod time;
 pub mod udf;
+mod window;
 
 pub use memory::{ByteSize, MemorySettings};
 pub use output::{OutputFormat, write_batches};

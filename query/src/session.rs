@@ -24,6 +24,7 @@ use crate::QueryError;
 use crate::committed::{CommittedOnly, uncommitted};
 use crate::memory::{MemorySettings, runtime};
 use crate::udf::register_functions;
+use crate::window::window_folders;
 
 /// Where the lake is, as the query engine reaches it.
 #[derive(Debug, Clone)]
@@ -139,9 +140,13 @@ pub async fn open_session(
     let ctx = SessionContext::new_with_config_rt(config, runtime(memory)?);
     let (store_url, store, root) = lake.store()?;
     let hidden = uncommitted(store.as_ref(), &root).await?;
-    if !hidden.is_empty() || matches!(lake, LakeLocation::Remote { .. }) {
-        ctx.register_object_store(&store_url, Arc::new(CommittedOnly::new(store, hidden)));
+    let folders = window_folders(range.from, range.to, Utc::now());
+    let mut view = CommittedOnly::new(store, hidden);
+    if let Some(folders) = &folders {
+        let table = StorePath::from_iter(root.parts().chain(StorePath::from(TABLE_DIR).parts()));
+        view = view.with_window(table, folders);
     }
+    ctx.register_object_store(&store_url, Arc::new(view));
     register_functions(&ctx);
 
     let flows_url = ListingTableUrl::parse(lake.table_url(TABLE_DIR)?)?;

@@ -199,3 +199,67 @@ fn duckdb_reads_the_lake_with_the_generated_ddl() {
     assert_eq!(theirs, ours);
     assert!(ours > 0);
 }
+
+/// The folders a report's store listings named (`FLOWLAKE_LOG` debug lines
+/// of the query crate), as paths under `flows/`, and whether the whole
+/// table was listed.
+fn listed_folders(lake: &str, extra: &[&str]) -> (std::collections::BTreeSet<String>, bool) {
+    let mut args = vec!["report", "summary", "--lake", lake, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run(flowlake(&args).env("FLOWLAKE_LOG", "flowlake_query=debug"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut folders = std::collections::BTreeSet::new();
+    let mut whole = false;
+    for line in stderr.lines().filter(|l| l.contains("Listing.")) {
+        if let Some(rest) = line.split("folder=").nth(1) {
+            let path = rest.split_whitespace().next().unwrap_or_default();
+            folders.insert(path.split("/flows/").nth(1).unwrap_or(path).to_owned());
+        } else if line.contains("/flows\"") || line.ends_with("/flows") {
+            whole = true;
+        }
+    }
+    (folders, whole)
+}
+
+#[test]
+fn a_window_lists_only_the_partition_folders_it_can_touch() {
+    let s = shared();
+    let lake = s.lake.to_str().unwrap();
+    // The sample covers 2024-05-25T00:00Z to 06:00Z, one folder per hour.
+    let window = [
+        "--from",
+        "2024-05-25T01:30:00Z",
+        "--to",
+        "2024-05-25T03:15:00Z",
+    ];
+    let (folders, whole) = listed_folders(lake, &window);
+    let expected: std::collections::BTreeSet<String> = ["01", "02", "03"]
+        .iter()
+        .map(|h| format!("day=2024-05-25/hour={h}"))
+        .collect();
+    assert_eq!(folders, expected);
+    assert!(!whole, "the whole table was listed for a window");
+    // The sample's hour folders all exist: the window's are a strict subset.
+    let on_disk: std::collections::BTreeSet<String> =
+        std::fs::read_dir(s.lake.join("flows/day=2024-05-25"))
+            .unwrap()
+            .map(|e| {
+                format!(
+                    "day=2024-05-25/{}",
+                    e.unwrap().file_name().to_string_lossy()
+                )
+            })
+            .collect();
+    assert!(
+        expected.is_subset(&on_disk) && on_disk.len() > expected.len(),
+        "{on_disk:?}"
+    );
+    // With no window, the table is listed as a whole (one recursive listing).
+    let (folders, whole) = listed_folders(lake, &[]);
+    assert!(whole && folders.is_empty(), "{folders:?}");
+}

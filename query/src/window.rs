@@ -1,0 +1,138 @@
+//! The partition folders a time window can touch, so that a query over an
+//! hour of a year-long lake lists one folder instead of every file.
+//!
+//! DataFusion's listing table lists everything under `flows/` and only then
+//! filters files by their `day`/`hour` values, unless the filters pin every
+//! partition column with `=`. A window (`--from`/`--to`, an alert's
+//! lookback) is a range, so without help every query would list the whole
+//! table: on S3 a year of hourly folders is thousands of list requests
+//! before the first byte is read. The session's store lists only the
+//! folders computed here, and the window's condition still filters rows.
+//!
+//! A record lives in the hour of its `start`, so a record inside the window
+//! is in one of the window's hour folders. Records with no time of their own
+//! are filed under their object's hour, but no window condition matches a
+//! null `start_time`, so they are never needed.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use flowlake_schemas::lake::Partition;
+
+/// Windows up to this many hours are listed hour folder by hour folder.
+const MAX_HOUR_FOLDERS: i64 = 7 * 24;
+/// Windows up to this many days are listed day folder by day folder; longer
+/// ones list the whole table (one recursive listing is then cheaper).
+const MAX_DAY_FOLDERS: i64 = 92;
+/// A window open at the end reaches this far past now: ingest rejects
+/// records more than a day in the future, so none is later.
+const FUTURE_SLACK: Duration = Duration::days(2);
+
+/// The folders under `flows/` (`day=…` or `day=…/hour=…`) that can hold a
+/// record starting in `[from, to)`, or `None` when the window is open at
+/// the start or too long to be worth listing folder by folder.
+pub(crate) fn window_folders(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Vec<String>> {
+    let from = from?;
+    let to = to.unwrap_or(now + FUTURE_SLACK);
+    if to <= from {
+        return Some(Vec::new());
+    }
+    let first = from.duration_trunc(Duration::hours(1)).ok()?;
+    let hours = (to - first).num_hours() + i64::from((to - first).num_seconds() % 3600 != 0);
+    if hours <= MAX_HOUR_FOLDERS {
+        return Some(
+            (0..hours)
+                .map(|h| Partition::from_millis((first + Duration::hours(h)).timestamp_millis()))
+                .map(|p| p.path())
+                .collect(),
+        );
+    }
+    let first = from.duration_trunc(Duration::days(1)).ok()?;
+    let days = (to - first).num_days() + i64::from((to - first).num_seconds() % 86_400 != 0);
+    (days <= MAX_DAY_FOLDERS).then(|| {
+        (0..days)
+            .map(|d| Partition::from_millis((first + Duration::days(d)).timestamp_millis()))
+            .map(|p| format!("day={}", p.day()))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_hour_is_one_folder_and_a_partial_hour_rounds_out() {
+        let now = at("2024-06-30T00:00:00Z");
+        assert_eq!(
+            window_folders(
+                Some(at("2024-05-25T13:00:00Z")),
+                Some(at("2024-05-25T14:00:00Z")),
+                now
+            ),
+            Some(vec!["day=2024-05-25/hour=13".to_owned()])
+        );
+        assert_eq!(
+            window_folders(
+                Some(at("2024-05-25T23:30:00Z")),
+                Some(at("2024-05-26T00:00:01Z")),
+                now
+            ),
+            Some(vec![
+                "day=2024-05-25/hour=23".to_owned(),
+                "day=2024-05-26/hour=00".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn long_windows_list_days_then_everything() {
+        let now = at("2024-12-31T00:00:00Z");
+        let month = window_folders(
+            Some(at("2024-05-01T06:00:00Z")),
+            Some(at("2024-06-01T00:00:00Z")),
+            now,
+        );
+        let month = month.unwrap_or_default();
+        assert_eq!(month.len(), 31);
+        assert_eq!(month[0], "day=2024-05-01");
+        assert_eq!(month[30], "day=2024-05-31");
+        assert_eq!(
+            window_folders(
+                Some(at("2024-01-01T00:00:00Z")),
+                Some(at("2024-06-01T00:00:00Z")),
+                now
+            ),
+            None
+        );
+        assert_eq!(
+            window_folders(None, Some(at("2024-06-01T00:00:00Z")), now),
+            None
+        );
+    }
+
+    #[test]
+    fn an_open_end_reaches_past_now_and_an_empty_window_lists_nothing() {
+        let now = at("2024-05-25T10:20:00Z");
+        let folders =
+            window_folders(Some(at("2024-05-25T09:00:00Z")), None, now).unwrap_or_default();
+        assert_eq!(
+            folders.first().map(String::as_str),
+            Some("day=2024-05-25/hour=09")
+        );
+        assert_eq!(
+            folders.last().map(String::as_str),
+            Some("day=2024-05-27/hour=10")
+        );
+        let t = at("2024-05-25T09:00:00Z");
+        assert_eq!(window_folders(Some(t), Some(t), now), Some(Vec::new()));
+    }
+}
