@@ -244,7 +244,8 @@ pub(crate) async fn execute(command: IngestCommand) -> anyhow::Result<Step> {
             };
             let source = S3Source::new(&args.url, &args.common.lake.aws.settings(), filter)
                 .await
-                .with_context(|| format!("opening {}", args.url))?;
+                .with_context(|| format!("opening {}", args.url))?
+                .with_max_whole_bytes(args.common.options()?.limits.max_whole_bytes);
             let concurrency = args
                 .concurrency
                 .unwrap_or_else(|| 4 * args.common.options().map_or(1, |o| o.threads));

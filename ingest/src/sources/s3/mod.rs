@@ -1,7 +1,10 @@
 //! A flow-log bucket as AWS writes it: list only the prefixes the run asks
-//! for, then stream each object (gunzip and parse as bytes arrive; no object
-//! is ever held whole in memory, except AWS's Parquet files, which need
-//! their footer first).
+//! for, then read each object. Objects up to the whole-object limit
+//! (`--max-whole-bytes`, as for local files) are read whole while CPU
+//! workers parse other objects, then split and parsed on every core; larger
+//! ones stream (gunzip and parse as bytes arrive), so no object is held
+//! whole past the limit, except AWS's Parquet files, which need their
+//! footer first.
 //!
 //! Built on `aws-sdk-s3` with the standard credential chain; an endpoint URL
 //! and path-style addressing reach S3-compatible servers. Throttling and 5xx
@@ -44,6 +47,7 @@ pub struct S3Source {
     bucket: String,
     prefix: String,
     filter: KeyFilter,
+    max_whole_bytes: u64,
 }
 
 impl S3Source {
@@ -78,7 +82,15 @@ impl S3Source {
             bucket: bucket.to_owned(),
             prefix: prefix.trim_start_matches('/').to_owned(),
             filter,
+            max_whole_bytes: crate::process::DEFAULT_MAX_WHOLE_BYTES as u64,
         })
+    }
+
+    /// Objects up to this size are read whole before they are parsed (and
+    /// then parsed in parallel segments); larger ones stream.
+    pub fn with_max_whole_bytes(mut self, bytes: usize) -> S3Source {
+        self.max_whole_bytes = bytes as u64;
+        self
     }
 
     fn location(&self, key: &str) -> String {
@@ -228,6 +240,21 @@ impl Source for S3Source {
             .await
             .map_err(|e| classify(&object.location, e))?;
         let mut body = response.body;
+        let size = response.content_length.and_then(|n| u64::try_from(n).ok());
+        if size.is_some_and(|n| n <= self.max_whole_bytes) || object.kind == ObjectKind::Parquet {
+            // Read on the runtime, not on a CPU worker: the worker gets
+            // the object when all of it is here.
+            let mut whole = BytesMut::with_capacity(size.map_or(0, |n| n as usize));
+            while let Some(bytes) = body.next().await {
+                let bytes = bytes.map_err(|e| SourceError::Remote {
+                    location: object.location.clone(),
+                    message: format!("reading the body: {}", DisplayErrorContext(&e)),
+                    retryable: true,
+                })?;
+                whole.extend_from_slice(&bytes);
+            }
+            return Ok(Body::Whole(whole.freeze()));
+        }
         let (tx, rx) = mpsc::channel(READ_AHEAD);
         tokio::spawn(async move {
             let mut pending = BytesMut::new();
