@@ -29,6 +29,7 @@ pub mod sample;
 pub mod segment;
 pub mod sources;
 pub mod units;
+mod waves;
 
 pub use lake::LakeStore;
 pub use pipeline::{

@@ -45,6 +45,7 @@ pub use crate::limits::{
 };
 use crate::segment::{self, SEGMENT_BYTES, Segment};
 use crate::sources::{ObjectKind, SourceObject};
+use crate::waves::Waves;
 
 /// Bytes handed to the decoder at a time, so finished batches reach the
 /// writer (and rejected lines the quarantine file) while a segment is still
@@ -218,10 +219,21 @@ pub fn process_whole(
         .par_iter()
         .map(|seg| encode_segment(object, source_key, seg, stride, config))
         .collect();
-    let mut total = ObjectOutput {
-        bytes_in,
-        ..ObjectOutput::default()
-    };
+    let mut total = combine(outputs, source_key, config)?;
+    total.bytes_in = bytes_in;
+    Ok(total)
+}
+
+/// Joins the outputs of an object's segments (in segment order) into the
+/// object's output: their files, their quarantine parts concatenated in
+/// line order, and their counts. If any segment failed, every staged file
+/// is removed and the first error returned.
+fn combine(
+    outputs: Vec<Result<ObjectOutput, ProcessError>>,
+    source_key: &str,
+    config: &ProcessConfig,
+) -> Result<ObjectOutput, ProcessError> {
+    let mut total = ObjectOutput::default();
     let mut parts = Vec::new();
     let mut failed = None;
     for output in outputs {
@@ -333,7 +345,7 @@ impl TextToParquet {
     }
 }
 
-fn encode_segment(
+pub(crate) fn encode_segment(
     object: &SourceObject,
     source_key: &str,
     segment: &Segment<'_>,
@@ -377,7 +389,8 @@ pub fn process_stream(
 }
 
 /// Processes text (gzip or plain) arriving in chunks, in one pass with
-/// bounded memory: one chunk, one batch, one row group per open hour.
+/// bounded memory: cut into segments parsed a wave at a time on every
+/// thread of the pool (see [`Waves`]).
 fn process_chunks(
     object: &SourceObject,
     source_key: &str,
@@ -385,31 +398,42 @@ fn process_chunks(
     config: &ProcessConfig,
 ) -> Result<ObjectOutput, ProcessError> {
     let mut gunzip = (object.kind == ObjectKind::GzipText).then(StreamingGunzip::new);
-    let mut parse =
-        TextToParquet::new(object, source_key, (config.format.clone(), 1, 0, 1), config);
+    let mut waves = Waves::new(object, source_key, config);
     let mut bytes_in = 0u64;
-    for chunk in chunks {
-        let chunk = chunk.map_err(ProcessError::Read)?;
-        bytes_in += chunk.len() as u64;
-        match gunzip.as_mut() {
-            Some(g) => g.push(&chunk, |text, g| {
-                config
-                    .limits
-                    .check_inflated(g.decompressed(), g.compressed())?;
-                parse.feed(text)
-            })?,
-            None => parse.feed(&chunk)?,
+    let read = || -> Result<(), ProcessError> {
+        for chunk in chunks {
+            let chunk = chunk.map_err(ProcessError::Read)?;
+            bytes_in += chunk.len() as u64;
+            match gunzip.as_mut() {
+                Some(g) => g.push(&chunk, |text, g| {
+                    config
+                        .limits
+                        .check_inflated(g.decompressed(), g.compressed())?;
+                    waves.push(text)
+                })?,
+                None => waves.push(&chunk)?,
+            }
         }
+        if let Some(g) = gunzip.take() {
+            let (decompressed, compressed) = (g.decompressed(), g.compressed());
+            let rest = g.finish()?;
+            config
+                .limits
+                .check_inflated(decompressed + rest.len() as u64, compressed)?;
+            waves.push(&rest)?;
+        }
+        Ok(())
+    };
+    let read = read();
+    let outputs = waves.finish();
+    if let Err(e) = read {
+        // Segments already encoded leave no staged files behind.
+        if let Ok(partial) = combine(outputs, source_key, config) {
+            partial.discard();
+        }
+        return Err(e);
     }
-    if let Some(g) = gunzip {
-        let (decompressed, compressed) = (g.decompressed(), g.compressed());
-        let rest = g.finish()?;
-        config
-            .limits
-            .check_inflated(decompressed + rest.len() as u64, compressed)?;
-        parse.feed(&rest)?;
-    }
-    let mut output = parse.finish()?;
+    let mut output = combine(outputs, source_key, config)?;
     output.bytes_in = bytes_in;
     Ok(output)
 }

@@ -70,7 +70,7 @@ pub fn split(text: &[u8], format: Format, max: usize) -> Vec<Segment<'_>> {
 /// Counts the newlines in `bytes` and finds the last header line, if any.
 /// Only lines starting with a lower-case letter can be headers, so record
 /// lines cost one byte comparison.
-fn scan(bytes: &[u8]) -> (u64, Option<Format>) {
+pub(crate) fn scan(bytes: &[u8]) -> (u64, Option<Format>) {
     let mut lines = 0u64;
     let mut header = None;
     let mut line_start = 0usize;
