@@ -1,44 +1,63 @@
 #!/usr/bin/env bash
-# End-to-end ingest benchmark: flowlake against `zcat` (decompression alone)
-# and DuckDB (read_csv → zstd Parquet) on the same files, same thread count,
-# measured in the same run. Prints records/s, ratios and peak memory.
+# End-to-end ingest benchmark, every tool on the same gzip objects in the
+# same run, at 1 and 2 threads (best of 3 each):
 #
-#   bench/ingest.sh [MILLION_RECORDS=1] [THREADS=all cores]
+#   zcat                  decompression alone (the floor for any gzip reader)
+#   flowlake dir          `flowlake ingest dir`
+#   flowlake s3           `flowlake ingest s3` from s3s-fs on loopback
+#   datafusion csv        DataFusion 55's own CSV reader (datafusion-python),
+#                         columns read as text then CAST(NULLIF(col, '-')),
+#                         written as zstd(1) Parquet: the obvious generic route
+#   duckdb read_csv       DuckDB read_csv → zstd Parquet
 #
-# Needs the Python tools from .ci/run (for DuckDB). Builds flowlake with the
-# quick-release profile (a cold build takes ~23 minutes on 2 cores).
+# Prints seconds, records/s, peak RSS and flowlake's ratios against the
+# DataFusion route and zcat.
+#
+#   bench/ingest.sh [MILLION_RECORDS=3] [OBJECTS=12] [THREADS="1 2"]
+#
+# Environment: FLOWLAKE_BIN (default: a quick-release build, made here),
+# BENCH_S3=0 to skip S3, BENCH_DIR. Needs the venv of .ci/run (DuckDB,
+# pyarrow); installs datafusion-python into it on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-millions="${1:-1}"
-threads="${2:-$(nproc)}"
+millions="${1:-3}"
+objects="${2:-12}"
+threads_list="${3:-1 2}"
 records=$((millions * 1000000))
-objects=$((millions * 5))                       # ~200,000 records per object, as AWS writes big ones
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowlake/target-release}"
 python="${FLOWLAKE_TEST_PYTHON:-$HOME/.cache/flowlake/venv/bin/python}"
 work="${BENCH_DIR:-${TMPDIR:-/tmp}/flowlake-bench}"
+mkdir -p "$work"
 
-cargo build --quiet --profile quick-release --bin flowlake
-bin="$CARGO_TARGET_DIR/quick-release/flowlake"
+if [ -z "${FLOWLAKE_BIN:-}" ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowlake/target-bench}"
+  cargo build --quiet --profile quick-release --bin flowlake
+  FLOWLAKE_BIN="$CARGO_TARGET_DIR/quick-release/flowlake"
+fi
+bin="$FLOWLAKE_BIN"
+"$python" -c 'import datafusion' 2>/dev/null || {
+  echo "== installing datafusion-python 55 into the venv (once)"
+  "$python" -m pip install --quiet --disable-pip-version-check 'datafusion==55.*'
+}
 
-sample="$work/sample-${millions}m"
+sample="$work/sample-${millions}m-${objects}"
 if [ ! -f "$sample/manifest.json" ]; then
   echo "== generating $records records in $objects objects"
+  rm -rf "$sample"
   "$bin" generate --records "$records" --objects "$objects" --default-format-only --out "$sample" >/dev/null
 fi
 mapfile -t files < <(find "$sample/AWSLogs" -name '*.log.gz' | sort)
 gz_bytes=$(cat "${files[@]}" | wc -c)
-echo "== input: $records records, ${#files[@]} gzip objects, $((gz_bytes / 1000000)) MB, $threads thread(s)"
+printf '%s\n' "${files[@]}" > "$work/files.txt"
 
-sync
-# Wall seconds and peak RSS (MiB) of a command.
+# Wall seconds and peak RSS (KiB) of a command.
 measure() {
+  sync
   /usr/bin/time -o "$work/time.txt" -f '%e %M' "$@" >/dev/null 2>"$work/stderr.txt" \
-    || { echo "failed: $*" >&2; cat "$work/stderr.txt" >&2; exit 1; }
+    || { echo "failed: $*" >&2; tail -n 5 "$work/stderr.txt" >&2; exit 1; }
   tail -n 1 "$work/time.txt"
 }
-
-best() {   # best of 3 runs: "seconds rss"
+best() {   # best of 3 runs of run_$1 with $threads: "seconds rss"
   local best_s="" best_r=""
   for _ in 1 2 3; do
     read -r s r < <(run_"$1")
@@ -47,18 +66,37 @@ best() {   # best of 3 runs: "seconds rss"
   echo "$best_s $best_r"
 }
 
-printf '%s\n' "${files[@]}" > "$work/files.txt"
-run_zcat() {
-  measure xargs -a "$work/files.txt" -P "$threads" -n 1 zcat
-}
+run_zcat() { measure xargs -a "$work/files.txt" -P "$threads" -n 1 zcat; }
 run_flowlake() {
   rm -rf "$work/lake"
   measure "$bin" ingest dir "$sample" --lake "$work/lake" --threads "$threads" --quiet
 }
+cat > "$work/datafusion_csv.py" <<'PY'
+import sys
+import pyarrow as pa
+from datafusion import SessionConfig, SessionContext
+sample, out, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+columns = [("version", "INT"), ("account_id", "VARCHAR"), ("interface_id", "VARCHAR"),
+           ("srcaddr", "VARCHAR"), ("dstaddr", "VARCHAR"), ("srcport", "INT"), ("dstport", "INT"),
+           ("protocol", "INT"), ("packets", "BIGINT"), ("bytes", "BIGINT"), ("start", "BIGINT"),
+           ("end", "BIGINT"), ("action", "VARCHAR"), ("log_status", "VARCHAR")]
+config = (SessionConfig().with_target_partitions(threads)
+          .set("datafusion.execution.listing_table_ignore_subdirectory", "false"))
+ctx = SessionContext(config)
+ctx.register_csv("raw", sample, schema=pa.schema([(c, pa.string()) for c, _ in columns]),
+                 has_header=True, delimiter=" ", file_extension=".log.gz", file_compression_type="gzip")
+select = ", ".join(f"CAST(NULLIF(\"{c}\", '-') AS {t}) AS \"{c}\"" for c, t in columns)
+ctx.sql(f"COPY (SELECT {select} FROM raw) TO '{out}' STORED AS PARQUET "
+        "OPTIONS (compression 'zstd(1)')").collect()
+PY
+run_datafusion() {
+  rm -rf "$work/df-out"
+  measure "$python" "$work/datafusion_csv.py" "$sample/AWSLogs/" "$work/df-out" "$threads"
+}
 run_duckdb() {
   rm -rf "$work/duck.parquet"
   measure "$python" -c "
-import duckdb, sys
+import duckdb
 con = duckdb.connect()
 con.execute('SET threads = $threads')
 con.execute(\"\"\"COPY (SELECT * FROM read_csv('$sample/AWSLogs/**/*.log.gz', delim=' ', header=true, nullstr='-',
@@ -80,7 +118,7 @@ if [ "${BENCH_S3:-1}" = 1 ]; then
   fi
   rm -rf "$work/s3root" && mkdir -p "$work/s3root/bench"
   cp -al "$sample/AWSLogs" "$work/s3root/bench/"
-  s3_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  s3_port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$s3s" --host 127.0.0.1 --port "$s3_port" --access-key bench --secret-key benchsecret "$work/s3root" >/dev/null 2>&1 &
   s3_pid=$!
   trap 'kill $s3_pid 2>/dev/null' EXIT
@@ -93,21 +131,24 @@ run_flowlake_s3() {
     --threads "$threads" --quiet
 }
 
-read -r zs zr < <(best zcat)
-read -r fs fr < <(best flowlake)
-read -r ds dr < <(best duckdb)
-ss=0; sr=0
-if [ -n "$s3_port" ]; then read -r ss sr < <(best flowlake_s3); fi
+tools=(zcat flowlake datafusion duckdb)
+[ -n "$s3_port" ] && tools+=(flowlake_s3)
+echo "== input: $records records, ${#files[@]} gzip objects, $((gz_bytes / 1000000)) MB; $(nproc) cores; $bin"
+printf '%-8s %-16s %8s %14s %9s\n' threads tool seconds records/s "peak MiB"
+for threads in $threads_list; do
+  declare -A secs=()
+  for tool in "${tools[@]}"; do
+    read -r s r < <(best "$tool")
+    secs[$tool]=$s
+    printf '%-8s %-16s %8.2f %14.0f %9.0f\n' "$threads" "$tool" "$s" "$(awk -v n="$records" -v s="$s" 'BEGIN{print n/s}')" "$(awk -v r="$r" 'BEGIN{print r/1024}')"
+  done
+  awk -v t="$threads" -v n="$records" -v f="${secs[flowlake]}" -v d="${secs[datafusion]}" -v z="${secs[zcat]}" -v k="${secs[duckdb]}" -v s3="${secs[flowlake_s3]:-0}" 'BEGIN {
+    printf "%s thread(s): flowlake dir %.2f s per million records; %.2fx the records/s of the DataFusion CSV route, %.2fx DuckDB'\''s; time / zcat time %.2f", t, f * 1e6 / n, d / f, k / f, f / z
+    if (s3 > 0) printf "; s3 time / dir time %.2f", s3 / f
+    printf "\n"
+  }'
+  unset secs
+done
 
 rows=$("$bin" sql --lake "$work/lake" --format csv "SELECT count(*) AS n FROM flows" | tail -n 1)
 [ "$rows" = "$records" ] || { echo "flowlake wrote $rows rows, expected $records" >&2; exit 1; }
-
-awk -v n="$records" -v zs="$zs" -v fs="$fs" -v ds="$ds" -v ss="$ss" -v zr="$zr" -v fr="$fr" -v dr="$dr" -v sr="$sr" 'BEGIN {
-  printf "%-18s %8s %14s %10s\n", "tool", "seconds", "records/s", "peak MiB"
-  printf "%-18s %8.2f %14.0f %10.0f\n", "zcat (decompress)", zs, n / zs, zr / 1024
-  printf "%-18s %8.2f %14.0f %10.0f\n", "flowlake dir", fs, n / fs, fr / 1024
-  printf "%-18s %8.2f %14.0f %10.0f\n", "duckdb read_csv", ds, n / ds, dr / 1024
-  if (ss > 0) printf "%-18s %8.2f %14.0f %10.0f\n", "flowlake s3", ss, n / ss, sr / 1024
-  printf "flowlake dir vs DuckDB: %.2fx the records/s; flowlake dir time / zcat time: %.2f\n", ds / fs, fs / zs
-  if (ss > 0) printf "flowlake s3 (loopback) time / flowlake dir time: %.2f\n", ss / fs
-}'
