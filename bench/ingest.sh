@@ -25,16 +25,10 @@ millions="${1:-3}"
 objects="${2:-12}"
 threads_list="${3:-1 2}"
 records=$((millions * 1000000))
-python="${FLOWLAKE_TEST_PYTHON:-$HOME/.cache/flowlake/venv/bin/python}"
 work="${BENCH_DIR:-${TMPDIR:-/tmp}/flowlake-bench}"
 mkdir -p "$work"
 
-if [ -z "${FLOWLAKE_BIN:-}" ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowlake/target-bench}"
-  cargo build --quiet --profile quick-release --bin flowlake
-  FLOWLAKE_BIN="$CARGO_TARGET_DIR/quick-release/flowlake"
-fi
-bin="$FLOWLAKE_BIN"
+source bench/common.sh
 "$python" -c 'import datafusion' 2>/dev/null || {
   echo "== installing datafusion-python 55 into the venv (once)"
   "$python" -m pip install --quiet --disable-pip-version-check 'datafusion==55.*'

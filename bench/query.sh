@@ -23,17 +23,11 @@ cd "$(dirname "$0")/.."
 records="${1:-3000000}"
 distinct_dst="${2:-2000000}"
 distinct_src="${3:-500000}"
-python="${FLOWLAKE_TEST_PYTHON:-$HOME/.cache/flowlake/venv/bin/python}"
 work="${BENCH_DIR:-${TMPDIR:-/tmp}/flowlake-bench-query}"
 limit="${LIMIT:-20}"
 runs="${RUNS:-3}"
 mkdir -p "$work"
-if [ -z "${FLOWLAKE_BIN:-}" ]; then
-  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowlake/target-bench}"
-  cargo build --quiet --profile quick-release --bin flowlake
-  FLOWLAKE_BIN="$CARGO_TARGET_DIR/quick-release/flowlake"
-fi
-bin="$FLOWLAKE_BIN"
+source bench/common.sh
 
 sample="$work/sample-$records-$distinct_dst-$distinct_src"
 lake="$sample.lake"
