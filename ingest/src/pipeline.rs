@@ -515,10 +515,11 @@ async fn process_job(
     let object = job.object.clone();
     let key = file_stem(&job.source_key, &job.object.version_key());
     let handle = tokio::task::spawn_blocking(move || match body {
-        Body::Whole(bytes) => pool.install(|| process_whole(&object, &key, bytes, &config)),
-        // On the pool too, so --threads bounds the CPU work; objects waiting
-        // for a worker keep reading ahead into their bounded channels.
-        Body::Stream(chunks) => pool.install(|| process_stream(&object, &key, chunks, &config)),
+        Body::Whole(bytes) => process_whole(&object, &key, bytes, &config, &pool),
+        // Reading and gunzip on this blocking thread; parsing and encoding
+        // on the pool, so --threads bounds that work and no pool thread
+        // ever waits on the network.
+        Body::Stream(chunks) => process_stream(&object, &key, chunks, &config, &pool),
     });
     let result = handle.await.map_err(|e| JobError::Join(e.to_string()))?;
     Ok(result?)

@@ -13,10 +13,11 @@
 //! # Memory
 //!
 //! Bounded by [`Limits`], never by the object. One object in flight holds
-//! at most: its compressed bytes when read whole (local files up to
-//! `max_whole_bytes`; S3 bodies stream in 1 MiB chunks), its decompressed
-//! text when that fits in `max_whole_bytes` (else it streams in pieces of
-//! about 8 MiB), and per segment being parsed one decode chunk (1 MiB), one
+//! at most: its compressed bytes when read whole (local files and S3
+//! bodies up to `max_whole_bytes`; larger ones stream in 1 MiB chunks), its
+//! decompressed text when that fits in `max_whole_bytes` (else one wave of
+//! 16 MiB segments, at most `max_whole_bytes` of them, plus one segment
+//! being cut; see `waves`), and per segment being parsed one decode chunk (1 MiB), one
 //! batch (`batch_size` rows), one carried line (`max_line_bytes`) and up to
 //! `max_open_partitions` Parquet writers whose buffered row groups are
 //! flushed past 96 MiB. A gzip object that inflates past
@@ -188,12 +189,23 @@ impl ProcessError {
 }
 
 /// Processes an object held whole in memory. Large objects are split into
-/// segments parsed and encoded in parallel on the current rayon pool.
+/// segments parsed and encoded in parallel on `pool`.
 pub fn process_whole(
     object: &SourceObject,
     source_key: &str,
     bytes: Bytes,
     config: &ProcessConfig,
+    pool: &rayon::ThreadPool,
+) -> Result<ObjectOutput, ProcessError> {
+    pool.install(|| whole_on_pool(object, source_key, bytes, config, pool))
+}
+
+fn whole_on_pool(
+    object: &SourceObject,
+    source_key: &str,
+    bytes: Bytes,
+    config: &ProcessConfig,
+    pool: &rayon::ThreadPool,
 ) -> Result<ObjectOutput, ProcessError> {
     let bytes_in = bytes.len() as u64;
     let text: Bytes = match object.kind {
@@ -208,7 +220,7 @@ pub fn process_whole(
                 let chunks = (0..bytes.len())
                     .step_by(DECODE_CHUNK)
                     .map(|i| Ok(bytes.slice(i..(i + DECODE_CHUNK).min(bytes.len()))));
-                return process_chunks(object, source_key, chunks, config);
+                return process_chunks(object, source_key, chunks, config, pool);
             }
         },
         ObjectKind::Text => bytes,
@@ -368,12 +380,14 @@ pub(crate) fn encode_segment(
 }
 
 /// Processes an object whose bytes arrive over a channel (an S3 body, a
-/// large local file), blocking the current thread while it waits for them.
+/// large local file), blocking the current thread while it waits for them:
+/// call it from a blocking thread, not from `pool`, which only parses.
 pub fn process_stream(
     object: &SourceObject,
     source_key: &str,
     mut chunks: mpsc::Receiver<io::Result<Bytes>>,
     config: &ProcessConfig,
+    pool: &rayon::ThreadPool,
 ) -> Result<ObjectOutput, ProcessError> {
     let chunks = std::iter::from_fn(move || chunks.blocking_recv());
     if object.kind == ObjectKind::Parquet {
@@ -383,9 +397,9 @@ pub fn process_stream(
         for chunk in chunks {
             whole.extend_from_slice(&chunk.map_err(ProcessError::Read)?);
         }
-        return process_parquet(object, source_key, Bytes::from(whole), config);
+        return pool.install(|| process_parquet(object, source_key, Bytes::from(whole), config));
     }
-    process_chunks(object, source_key, chunks, config)
+    process_chunks(object, source_key, chunks, config, pool)
 }
 
 /// Processes text (gzip or plain) arriving in chunks, in one pass with
@@ -396,9 +410,10 @@ fn process_chunks(
     source_key: &str,
     chunks: impl Iterator<Item = io::Result<Bytes>>,
     config: &ProcessConfig,
+    pool: &rayon::ThreadPool,
 ) -> Result<ObjectOutput, ProcessError> {
     let mut gunzip = (object.kind == ObjectKind::GzipText).then(StreamingGunzip::new);
-    let mut waves = Waves::new(object, source_key, config);
+    let mut waves = Waves::new(object, source_key, config, pool);
     let mut bytes_in = 0u64;
     let read = || -> Result<(), ProcessError> {
         for chunk in chunks {
@@ -424,16 +439,11 @@ fn process_chunks(
         }
         Ok(())
     };
-    let read = read();
-    let outputs = waves.finish();
-    if let Err(e) = read {
-        // Segments already encoded leave no staged files behind.
-        if let Ok(partial) = combine(outputs, source_key, config) {
-            partial.discard();
-        }
+    if let Err(e) = read() {
+        waves.abandon();
         return Err(e);
     }
-    let mut output = combine(outputs, source_key, config)?;
+    let mut output = combine(waves.finish(), source_key, config)?;
     output.bytes_in = bytes_in;
     Ok(output)
 }

@@ -4,8 +4,11 @@
 //! file). It is cut after a newline into segments of about
 //! `segment_bytes`, exactly as [`segment::split`] cuts a whole object, and
 //! the segments are parsed and encoded a wave at a time: one segment per
-//! pool thread, in parallel, before more text is decompressed. Memory holds
-//! one wave of segments, whatever the object's size.
+//! pool thread (at most `max_whole_bytes` of them), in parallel, before
+//! more text is decompressed. Memory holds one wave of segments, whatever
+//! the object's size. Reading and cutting run on the caller's thread, not
+//! on the pool: a pool thread waiting for a wave to finish may pick up
+//! other queued work, which must never be an object waiting on the network.
 //!
 //! A line longer than a whole segment cannot be held: it is fed through a
 //! segment of its own as it arrives (the decoder keeps only its first bytes
@@ -39,6 +42,7 @@ pub(crate) struct Waves<'a> {
     object: &'a SourceObject,
     source_key: &'a str,
     config: &'a ProcessConfig,
+    pool: &'a rayon::ThreadPool,
     /// Text not yet cut into a segment.
     pending: Vec<u8>,
     wave: Vec<Owned>,
@@ -55,19 +59,22 @@ pub(crate) struct Waves<'a> {
 
 impl<'a> Waves<'a> {
     /// Cuts and parses `object`'s text, a wave of one segment per thread
-    /// of the current rayon pool.
+    /// of `pool`.
     pub(crate) fn new(
         object: &'a SourceObject,
         source_key: &'a str,
         config: &'a ProcessConfig,
+        pool: &'a rayon::ThreadPool,
     ) -> Waves<'a> {
+        let by_memory = config.limits.max_whole_bytes / config.segment_bytes.max(1);
         Waves {
             object,
             source_key,
             config,
+            pool,
             pending: Vec::new(),
             wave: Vec::new(),
-            wave_size: rayon::current_num_threads().max(1),
+            wave_size: pool.current_num_threads().min(by_memory).max(1),
             index: 0,
             line: 1,
             format: config.format.clone(),
@@ -98,8 +105,9 @@ impl<'a> Waves<'a> {
         while self.pending.len() >= max {
             match memrchr(b'\n', &self.pending[..max]) {
                 Some(i) => {
-                    let rest = self.pending.split_off(i + 1);
-                    let bytes = std::mem::replace(&mut self.pending, rest);
+                    // An exact-size copy: the pending buffer keeps its capacity.
+                    let bytes = self.pending[..=i].to_vec();
+                    self.pending.drain(..=i);
                     self.queue(bytes)?;
                 }
                 None => return self.start_long(),
@@ -167,20 +175,33 @@ impl<'a> Waves<'a> {
     /// Parses and encodes the waiting segments in parallel.
     fn run_wave(&mut self) {
         let wave = std::mem::take(&mut self.wave);
+        if wave.is_empty() {
+            return;
+        }
         let (object, key, config) = (self.object, self.source_key, self.config);
-        let results: Vec<Result<ObjectOutput, ProcessError>> = wave
-            .par_iter()
-            .map(|s| {
-                let segment = Segment {
-                    index: s.index,
-                    bytes: &s.bytes,
-                    first_line: s.first_line,
-                    format: s.format.clone(),
-                };
-                encode_segment(object, key, &segment, STREAM_STRIDE, config)
-            })
-            .collect();
+        let results: Vec<Result<ObjectOutput, ProcessError>> = self.pool.install(|| {
+            wave.par_iter()
+                .map(|s| {
+                    let segment = Segment {
+                        index: s.index,
+                        bytes: &s.bytes,
+                        first_line: s.first_line,
+                        format: s.format.clone(),
+                    };
+                    encode_segment(object, key, &segment, STREAM_STRIDE, config)
+                })
+                .collect()
+        });
         self.outputs.extend(results);
+    }
+
+    /// Gives up (the object failed): nothing more is parsed, and every
+    /// staged file of the segments done so far is removed.
+    pub(crate) fn abandon(self) {
+        for output in self.outputs.into_iter().flatten() {
+            output.discard();
+        }
+        // A long line's writers remove their staged files when dropped.
     }
 
     /// Ends the text: parses what is left (a last line may lack its
@@ -272,8 +293,18 @@ mod tests {
         let text = text();
         let whole_config = ProcessConfig::new(Format::default_vpc(), dir.path().join("whole"));
         std::fs::create_dir_all(&whole_config.staging).unwrap_or_default();
-        let whole = process_whole(&object(), "w", Bytes::from(text.clone()), &whole_config)
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
             .unwrap_or_else(|e| panic!("{e}"));
+        let whole = process_whole(
+            &object(),
+            "w",
+            Bytes::from(text.clone()),
+            &whole_config,
+            &pool,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         for (segment_bytes, chunk) in [(2048, 100), (700, 4096), (1 << 20, 333)] {
             let mut config = ProcessConfig::new(
                 Format::default_vpc(),
@@ -288,8 +319,8 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{e}"));
             }
             drop(tx);
-            let streamed =
-                process_stream(&object(), "s", rx, &config).unwrap_or_else(|e| panic!("{e}"));
+            let streamed = process_stream(&object(), "s", rx, &config, &pool)
+                .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(streamed.counts, whole.counts, "segments of {segment_bytes}");
             assert_eq!(streamed.rows_written(), whole.rows_written());
             assert_eq!(

@@ -140,7 +140,7 @@ pub async fn open_session(
     let ctx = SessionContext::new_with_config_rt(config, runtime(memory)?);
     let (store_url, store, root) = lake.store()?;
     let hidden = uncommitted(store.as_ref(), &root).await?;
-    let folders = window_folders(range.from, range.to, Utc::now());
+    let folders = window_folders(range.from, range.to);
     let mut view = CommittedOnly::new(store, hidden);
     if let Some(folders) = &folders {
         let table = StorePath::from_iter(root.parts().chain(StorePath::from(TABLE_DIR).parts()));

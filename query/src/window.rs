@@ -2,10 +2,9 @@
 //! hour of a year-long lake lists one folder instead of every file.
 //!
 //! DataFusion's listing table lists everything under `flows/` and only then
-//! filters files by their `day`/`hour` values, unless the filters pin every
-//! partition column with `=`. A window (`--from`/`--to`, an alert's
-//! lookback) is a range, so without help every query would list the whole
-//! table: on S3 a year of hourly folders is thousands of list requests
+//! filters files by their `day`/`hour` values. A window (`--from`/`--to`,
+//! an alert's lookback) is a range, so without help every query would list
+//! the whole table: on S3 a year of hourly folders is thousands of list requests
 //! before the first byte is read. The session's store lists only the
 //! folders computed here, and the window's condition still filters rows.
 //!
@@ -22,41 +21,33 @@ const MAX_HOUR_FOLDERS: i64 = 7 * 24;
 /// Windows up to this many days are listed day folder by day folder; longer
 /// ones list the whole table (one recursive listing is then cheaper).
 const MAX_DAY_FOLDERS: i64 = 92;
-/// A window open at the end reaches this far past now: ingest rejects
-/// records more than a day in the future, so none is later.
-const FUTURE_SLACK: Duration = Duration::days(2);
 
 /// The folders under `flows/` (`day=…` or `day=…/hour=…`) that can hold a
 /// record starting in `[from, to)`, or `None` when the window is open at
-/// the start or too long to be worth listing folder by folder.
+/// either end (a lake may hold records from any time, even later than this
+/// host's clock) or too long to be worth listing folder by folder.
 pub(crate) fn window_folders(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
 ) -> Option<Vec<String>> {
-    let from = from?;
-    let to = to.unwrap_or(now + FUTURE_SLACK);
-    if to <= from {
-        return Some(Vec::new());
+    let (from, to) = (from?, to?);
+    let starts = |step: Duration, most: i64| -> Option<Vec<Partition>> {
+        let mut t = from.duration_trunc(step).ok()?;
+        let mut out = Vec::new();
+        while t < to {
+            if out.len() as i64 >= most {
+                return None;
+            }
+            out.push(Partition::from_millis(t.timestamp_millis()));
+            t += step;
+        }
+        Some(out)
+    };
+    if let Some(hours) = starts(Duration::hours(1), MAX_HOUR_FOLDERS) {
+        return Some(hours.iter().map(Partition::path).collect());
     }
-    let first = from.duration_trunc(Duration::hours(1)).ok()?;
-    let hours = (to - first).num_hours() + i64::from((to - first).num_seconds() % 3600 != 0);
-    if hours <= MAX_HOUR_FOLDERS {
-        return Some(
-            (0..hours)
-                .map(|h| Partition::from_millis((first + Duration::hours(h)).timestamp_millis()))
-                .map(|p| p.path())
-                .collect(),
-        );
-    }
-    let first = from.duration_trunc(Duration::days(1)).ok()?;
-    let days = (to - first).num_days() + i64::from((to - first).num_seconds() % 86_400 != 0);
-    (days <= MAX_DAY_FOLDERS).then(|| {
-        (0..days)
-            .map(|d| Partition::from_millis((first + Duration::days(d)).timestamp_millis()))
-            .map(|p| format!("day={}", p.day()))
-            .collect()
-    })
+    let days = starts(Duration::days(1), MAX_DAY_FOLDERS)?;
+    Some(days.iter().map(|p| format!("day={}", p.day())).collect())
 }
 
 #[cfg(test)]
@@ -71,7 +62,6 @@ mod tests {
 
     #[test]
     fn an_hour_is_one_folder_and_a_partial_hour_rounds_out() {
-        let now = at("2024-06-30T00:00:00Z");
         assert_eq!(
             window_folders(
                 Some(at("2024-05-25T13:00:00Z")),
@@ -95,7 +85,6 @@ mod tests {
 
     #[test]
     fn long_windows_list_days_then_everything() {
-        let now = at("2024-12-31T00:00:00Z");
         let month = window_folders(
             Some(at("2024-05-01T06:00:00Z")),
             Some(at("2024-06-01T00:00:00Z")),
@@ -113,26 +102,34 @@ mod tests {
             ),
             None
         );
-        assert_eq!(
-            window_folders(None, Some(at("2024-06-01T00:00:00Z")), now),
-            None
-        );
+        assert_eq!(window_folders(None, Some(at("2024-06-01T00:00:00Z"))), None);
     }
 
     #[test]
-    fn an_open_end_reaches_past_now_and_an_empty_window_lists_nothing() {
-        let now = at("2024-05-25T10:20:00Z");
-        let folders =
-            window_folders(Some(at("2024-05-25T09:00:00Z")), None, now).unwrap_or_default();
-        assert_eq!(
-            folders.first().map(String::as_str),
-            Some("day=2024-05-25/hour=09")
+    fn a_fraction_of_a_second_past_the_hour_lists_that_hour() {
+        let folders = window_folders(
+            Some(at("2024-05-25T13:00:00Z")),
+            Some(at("2024-05-25T14:00:00.300Z")),
         );
         assert_eq!(
-            folders.last().map(String::as_str),
-            Some("day=2024-05-27/hour=10")
+            folders,
+            Some(vec![
+                "day=2024-05-25/hour=13".to_owned(),
+                "day=2024-05-25/hour=14".to_owned()
+            ])
         );
+        let days = window_folders(
+            Some(at("2024-05-01T00:00:00Z")),
+            Some(at("2024-06-01T00:00:00.5Z")),
+        )
+        .unwrap_or_default();
+        assert_eq!(days.last().map(String::as_str), Some("day=2024-06-01"));
+    }
+
+    #[test]
+    fn an_open_end_lists_everything_and_an_empty_window_nothing() {
+        assert_eq!(window_folders(Some(at("2024-05-25T09:00:00Z")), None), None);
         let t = at("2024-05-25T09:00:00Z");
-        assert_eq!(window_folders(Some(t), Some(t), now), Some(Vec::new()));
+        assert_eq!(window_folders(Some(t), Some(t)), Some(Vec::new()));
     }
 }

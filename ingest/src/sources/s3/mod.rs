@@ -244,7 +244,9 @@ impl Source for S3Source {
         if size.is_some_and(|n| n <= self.max_whole_bytes) || object.kind == ObjectKind::Parquet {
             // Read on the runtime, not on a CPU worker: the worker gets
             // the object when all of it is here.
-            let mut whole = BytesMut::with_capacity(size.map_or(0, |n| n as usize));
+            // Capped: the declared length is the server's word, not ours.
+            let capacity = size.map_or(0, |n| n.min(self.max_whole_bytes) as usize);
+            let mut whole = BytesMut::with_capacity(capacity);
             while let Some(bytes) = body.next().await {
                 let bytes = bytes.map_err(|e| SourceError::Remote {
                     location: object.location.clone(),
