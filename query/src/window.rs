@@ -65,16 +65,14 @@ mod tests {
         assert_eq!(
             window_folders(
                 Some(at("2024-05-25T13:00:00Z")),
-                Some(at("2024-05-25T14:00:00Z")),
-                now
+                Some(at("2024-05-25T14:00:00Z"))
             ),
             Some(vec!["day=2024-05-25/hour=13".to_owned()])
         );
         assert_eq!(
             window_folders(
                 Some(at("2024-05-25T23:30:00Z")),
-                Some(at("2024-05-26T00:00:01Z")),
-                now
+                Some(at("2024-05-26T00:00:01Z"))
             ),
             Some(vec![
                 "day=2024-05-25/hour=23".to_owned(),
@@ -88,7 +86,6 @@ mod tests {
         let month = window_folders(
             Some(at("2024-05-01T06:00:00Z")),
             Some(at("2024-06-01T00:00:00Z")),
-            now,
         );
         let month = month.unwrap_or_default();
         assert_eq!(month.len(), 31);
@@ -97,8 +94,7 @@ mod tests {
         assert_eq!(
             window_folders(
                 Some(at("2024-01-01T00:00:00Z")),
-                Some(at("2024-06-01T00:00:00Z")),
-                now
+                Some(at("2024-06-01T00:00:00Z"))
             ),
             None
         );
