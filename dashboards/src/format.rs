@@ -87,7 +87,10 @@ mod tests {
     fn units_for_people() {
         assert_eq!(human(512.0, Unit::Bytes), "512 B");
         assert_eq!(human(1536.0, Unit::Bytes), "1.50 KiB");
-        assert_eq!(human(5.0 * 1024.0 * 1024.0 * 1024.0, Unit::Bytes), "5.00 GiB");
+        assert_eq!(
+            human(5.0 * 1024.0 * 1024.0 * 1024.0, Unit::Bytes),
+            "5.00 GiB"
+        );
         assert_eq!(human(123.0 * 1024.0 * 1024.0, Unit::Bytes), "123 MiB");
         assert_eq!(human(12_500_000.0, Unit::BitsPerSecond), "12.5 Mbit/s");
         assert_eq!(human(4_200.0, Unit::PacketsPerSecond), "4.20 k packets/s");

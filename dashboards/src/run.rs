@@ -270,7 +270,11 @@ mod tests {
                     _ => &[],
                 };
                 for column in needs {
-                    assert!(rows.column(column).is_some(), "{}: {column}", panel.panel.id);
+                    assert!(
+                        rows.column(column).is_some(),
+                        "{}: {column}",
+                        panel.panel.id
+                    );
                 }
             }
         }

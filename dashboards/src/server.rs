@@ -97,7 +97,11 @@ async fn dashboard_page(
     Query(params): Query<Params>,
 ) -> Response {
     let Some(dashboard) = state.options.dashboards.iter().find(|d| d.name == name) else {
-        return (StatusCode::NOT_FOUND, format!("no dashboard named {name:?}")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no dashboard named {name:?}"),
+        )
+            .into_response();
     };
     let _turn = state.pages.acquire().await;
     let started = Instant::now();
@@ -108,7 +112,14 @@ async fn dashboard_page(
     page.title = dashboard.title.clone();
     let result = match page.window {
         Some(window) => run_dashboard(&ctx, dashboard, &window).await,
-        None => run_dashboard(&ctx, dashboard, &Window::new(page.generated_at, page.generated_at)).await,
+        None => {
+            run_dashboard(
+                &ctx,
+                dashboard,
+                &Window::new(page.generated_at, page.generated_at),
+            )
+            .await
+        }
     };
     tracing::info!(dashboard = %name, ms = started.elapsed().as_millis() as u64, "Dashboard served.");
     Html(render_page(&page, std::slice::from_ref(&result))).into_response()

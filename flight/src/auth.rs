@@ -59,7 +59,9 @@ fn presented_token(header: &str) -> Option<String> {
             .decode(value.trim())
             .ok()?;
         let text = String::from_utf8(bytes).ok()?;
-        return text.split_once(':').map(|(_, password)| password.to_owned());
+        return text
+            .split_once(':')
+            .map(|(_, password)| password.to_owned());
     }
     None
 }
@@ -84,7 +86,12 @@ mod tests {
         assert!(auth.check(call(Some("Bearer s3cret"))).is_ok());
         let basic = base64::engine::general_purpose::STANDARD.encode("grafana:s3cret");
         assert!(auth.check(call(Some(&format!("Basic {basic}")))).is_ok());
-        for refused in [None, Some("Bearer nope"), Some("Bearer s3cre"), Some("s3cret")] {
+        for refused in [
+            None,
+            Some("Bearer nope"),
+            Some("Bearer s3cre"),
+            Some("s3cret"),
+        ] {
             let status = auth.check(call(refused)).unwrap_err();
             assert_eq!(status.code(), tonic::Code::Unauthenticated, "{refused:?}");
         }

@@ -62,17 +62,22 @@ pub enum FlightError {
 const MAX_REQUEST_BYTES: usize = 16 << 20;
 
 /// Serves until Ctrl-C; `ready` is told the bound address (port 0 picks one).
-pub async fn serve(options: FlightOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), FlightError> {
+pub async fn serve(
+    options: FlightOptions,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), FlightError> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| FlightError::Listen {
             addr: options.listen,
             source,
         })?;
-    let addr = listener.local_addr().map_err(|source| FlightError::Listen {
-        addr: options.listen,
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| FlightError::Listen {
+            addr: options.listen,
+            source,
+        })?;
     let auth = Bearer::new(options.token.clone());
     let service = LakeFlightSql::new(options);
     let server = FlightServiceServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES);

@@ -17,7 +17,8 @@ use tonic::{Response, Status};
 
 use crate::service::LakeFlightSql;
 
-type DoGetStream = <LakeFlightSql as arrow_flight::flight_service_server::FlightService>::DoGetStream;
+type DoGetStream =
+    <LakeFlightSql as arrow_flight::flight_service_server::FlightService>::DoGetStream;
 
 /// What `GetSqlInfo` answers: who we are, and that we are read-only.
 pub(crate) fn sql_info() -> SqlInfoData {
@@ -33,7 +34,9 @@ pub(crate) fn sql_info() -> SqlInfoData {
     builder.append(SqlInfo::SqlIdentifierQuoteChar, "\"");
     // Fails only when one id is given two types: fixed above, not input.
     #[allow(clippy::expect_used)]
-    builder.build().expect("flowlake's SQL info has one type per id")
+    builder
+        .build()
+        .expect("flowlake's SQL info has one type per id")
 }
 
 /// One batch as a Flight data stream.
@@ -100,7 +103,13 @@ pub(crate) async fn tables(
                     TableType::Base | TableType::Temporary => "TABLE",
                 };
                 builder
-                    .append(&catalog_name, &schema_name, &table_name, kind, &table.schema())
+                    .append(
+                        &catalog_name,
+                        &schema_name,
+                        &table_name,
+                        kind,
+                        &table.schema(),
+                    )
                     .map_err(|e| Status::internal(e.to_string()))?;
             }
         }

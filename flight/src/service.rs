@@ -317,7 +317,10 @@ impl FlightSqlService for LakeFlightSql {
         query: CommandGetTableTypes,
         _request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        info(&metadata::table_types_schema(), query.as_any().encode_to_vec())
+        info(
+            &metadata::table_types_schema(),
+            query.as_any().encode_to_vec(),
+        )
     }
 
     async fn do_get_table_types(

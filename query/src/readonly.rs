@@ -38,7 +38,7 @@ pub async fn plan_read_only(ctx: &SessionContext, sql: &str) -> Result<LogicalPl
     for reference in state.resolve_table_references(&statement)? {
         if !ctx.table_exist(reference.clone())? {
             return Err(QueryError::NotReadOnly(format!(
-                "{reference:?} is not a table of the lake: only flows, quarantine and information_schema can be read here (no file paths, URLs or table functions)"
+                "`{reference}` is not a table of the lake: only flows, quarantine and information_schema can be read here (no file paths, URLs or table functions)"
             )));
         }
     }
@@ -136,7 +136,11 @@ mod tests {
         let ctx = SessionContext::new_with_config(
             datafusion::prelude::SessionConfig::new().with_information_schema(true),
         );
-        let schema = Arc::new(Schema::new(vec![Field::new("bytes", DataType::Int64, true)]));
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "bytes",
+            DataType::Int64,
+            true,
+        )]));
         let batch = RecordBatch::try_new(
             schema.clone(),
             vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
@@ -189,7 +193,10 @@ mod tests {
             ("INSERT INTO flows VALUES (4)", "INSERT"),
             ("CREATE TABLE t AS SELECT 1", "CREATE TABLE"),
             ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
-            ("CREATE OR REPLACE VIEW flows AS SELECT 1", "CREATE OR REPLACE"),
+            (
+                "CREATE OR REPLACE VIEW flows AS SELECT 1",
+                "CREATE OR REPLACE",
+            ),
             ("DROP TABLE flows", "DROP TABLE"),
             ("DELETE FROM flows", "DELETE"),
             (

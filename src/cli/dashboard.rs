@@ -62,10 +62,16 @@ impl DefinitionArgs {
         self.names
             .iter()
             .map(|name| {
-                all.iter().find(|d| &d.name == name).cloned().with_context(|| {
-                    let known: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
-                    format!("no dashboard named {name:?} (there are: {})", known.join(", "))
-                })
+                all.iter()
+                    .find(|d| &d.name == name)
+                    .cloned()
+                    .with_context(|| {
+                        let known: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
+                        format!(
+                            "no dashboard named {name:?} (there are: {})",
+                            known.join(", ")
+                        )
+                    })
             })
             .collect()
     }
@@ -146,7 +152,10 @@ async fn render(args: RenderArgs) -> anyhow::Result<Outcome> {
     if failed.is_empty() {
         Ok(Outcome::Done)
     } else {
-        eprintln!("panels that failed (their error is on the page): {}", failed.join(", "));
+        eprintln!(
+            "panels that failed (their error is on the page): {}",
+            failed.join(", ")
+        );
         Ok(Outcome::Partial)
     }
 }

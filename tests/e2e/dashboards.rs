@@ -102,7 +102,11 @@ fn check_panels(page: &Value, dashboard: &str, expected: &Value) {
         .iter()
         .filter(|(k, _)| k.starts_with(&format!("{dashboard}/")))
         .collect();
-    assert_eq!(mine.len(), declared_panels(dashboard), "{dashboard}: panels on the page");
+    assert_eq!(
+        mine.len(),
+        declared_panels(dashboard),
+        "{dashboard}: panels on the page"
+    );
     for (id, panel) in &mine {
         assert!(
             panel["status"] == "ok" || panel["status"] == "empty",
@@ -122,12 +126,24 @@ fn check_panels(page: &Value, dashboard: &str, expected: &Value) {
             }
             let series = panel("flows-over-time")["series"].as_object().unwrap();
             let want = expected["flows_by_action"].as_object().unwrap();
-            assert_eq!(series.len(), want.len(), "flows over time: {series:?} vs {want:?}");
+            assert_eq!(
+                series.len(),
+                want.len(),
+                "flows over time: {series:?} vs {want:?}"
+            );
             for (action, flows) in want {
-                assert_eq!(number(&series[action]), number(flows), "flows over time: {action}");
+                assert_eq!(
+                    number(&series[action]),
+                    number(flows),
+                    "flows over time: {action}"
+                );
             }
         }
-        "top-talkers" => assert_bars(panel("top-sources"), &expected["top_sources"], "top sources"),
+        "top-talkers" => assert_bars(
+            panel("top-sources"),
+            &expected["top_sources"],
+            "top sources",
+        ),
         "rejected" => assert_bars(
             panel("rejected-ports"),
             &expected["rejected_ports"],
@@ -185,9 +201,20 @@ fn served_dashboards_in_a_real_browser_show_what_duckdb_finds() {
     };
     let lake = &shared().lake;
     let dir = scratch("dashboards-browser");
-    let expected = py(python.as_path(), "dashboard_expected.py", &[lake.to_str().unwrap()]);
+    let expected = py(
+        python.as_path(),
+        "dashboard_expected.py",
+        &[lake.to_str().unwrap()],
+    );
     let server = Server::start(
-        &["serve", "dashboard", "--lake", lake.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+        &[
+            "serve",
+            "dashboard",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
         &[],
     );
     let base = server.address.clone();
@@ -210,13 +237,26 @@ fn served_dashboards_in_a_real_browser_show_what_duckdb_finds() {
         "dashboard_expected.py",
         &[lake.to_str().unwrap(), &from.to_string(), &to.to_string()],
     );
-    assert_ne!(narrowed["totals"], expected["totals"], "the window must exclude something");
-    let page = open(&python, &browser, &dir, &format!("{base}traffic?from={from}&to={to}"));
+    assert_ne!(
+        narrowed["totals"], expected["totals"],
+        "the window must exclude something"
+    );
+    let page = open(
+        &python,
+        &browser,
+        &dir,
+        &format!("{base}traffic?from={from}&to={to}"),
+    );
     check_panels(&page, "traffic", &narrowed);
 
     // The SQL box: a query's result, and refusals that say why.
     let sql = "SELECT COUNT(*) AS n FROM flows WHERE action = 'REJECT'";
-    let page = open(&python, &browser, &dir, &format!("{base}sql?q={}", url_encode(sql)));
+    let page = open(
+        &python,
+        &browser,
+        &dir,
+        &format!("{base}sql?q={}", url_encode(sql)),
+    );
     assert_eq!(page["sql"]["status"], "ok", "{}", page["sql"]["error"]);
     assert_eq!(
         number(&page["sql"]["rows"][0]["n"]),
@@ -224,11 +264,25 @@ fn served_dashboards_in_a_real_browser_show_what_duckdb_finds() {
     );
     let target = dir.join("copied.csv");
     for (refused, says) in [
-        (format!("COPY (SELECT 1 AS a) TO '{}' STORED AS CSV", target.display()), "read-only"),
-        ("SELECT * FROM '/etc/passwd'".to_owned(), "not a table of the lake"),
+        (
+            format!(
+                "COPY (SELECT 1 AS a) TO '{}' STORED AS CSV",
+                target.display()
+            ),
+            "read-only",
+        ),
+        (
+            "SELECT * FROM '/etc/passwd'".to_owned(),
+            "not a table of the lake",
+        ),
         ("DROP TABLE flows".to_owned(), "read-only"),
     ] {
-        let page = open(&python, &browser, &dir, &format!("{base}sql?q={}", url_encode(&refused)));
+        let page = open(
+            &python,
+            &browser,
+            &dir,
+            &format!("{base}sql?q={}", url_encode(&refused)),
+        );
         assert_eq!(page["sql"]["status"], "error", "{refused}");
         let error = page["sql"]["error"].as_str().unwrap();
         assert!(error.contains(says), "{refused}: {error}");
@@ -241,11 +295,18 @@ fn served_dashboards_in_a_real_browser_show_what_duckdb_finds() {
     headless(
         &browser,
         &dir.join("profile"),
-        &[&format!("--screenshot={}", shot.display()), "--window-size=1400,1800"],
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1400,1800",
+        ],
         &format!("{base}traffic"),
     );
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
     println!("dashboard screenshot: {}", shot.display());
 }
 
@@ -267,27 +328,64 @@ fn rendered_file_is_self_contained_and_shows_what_duckdb_finds() {
     ]));
     let html = std::fs::read_to_string(&out).unwrap();
     for external in ["<link", " src=", "href=\"http", "@import", "url(http"] {
-        assert!(!html.contains(external), "the page loads something: {external}");
+        assert!(
+            !html.contains(external),
+            "the page loads something: {external}"
+        );
     }
-    let expected = py(python.as_path(), "dashboard_expected.py", &[lake.to_str().unwrap()]);
+    let expected = py(
+        python.as_path(),
+        "dashboard_expected.py",
+        &[lake.to_str().unwrap()],
+    );
     // Offline, as a file, in the browser.
-    let page = open(&python, &browser, &dir, &format!("file://{}", out.display()));
+    let page = open(
+        &python,
+        &browser,
+        &dir,
+        &format!("file://{}", out.display()),
+    );
     for dashboard in DASHBOARDS {
         check_panels(&page, dashboard, &expected);
     }
-    assert!(page["svg_paths"].as_u64().unwrap() > 0, "no chart lines drawn");
+    assert!(
+        page["svg_paths"].as_u64().unwrap() > 0,
+        "no chart lines drawn"
+    );
 
     // Choosing dashboards, and a name that is not there.
     let only = dir.join("rejected.html");
     ok(&mut flowlake(&[
-        "dashboard", "render", "--lake", lake.to_str().unwrap(), "--out",
-        only.to_str().unwrap(), "--dashboard", "rejected",
+        "dashboard",
+        "render",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--out",
+        only.to_str().unwrap(),
+        "--dashboard",
+        "rejected",
     ]));
-    let page = py(python.as_path(), "dashboard_dom.py", &[only.to_str().unwrap()]);
-    assert!(page["panels"].as_object().unwrap().keys().all(|k| k.starts_with("rejected/")));
+    let page = py(
+        python.as_path(),
+        "dashboard_dom.py",
+        &[only.to_str().unwrap()],
+    );
+    assert!(
+        page["panels"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k.starts_with("rejected/"))
+    );
     let missing = run(&mut flowlake(&[
-        "dashboard", "render", "--lake", lake.to_str().unwrap(), "--out",
-        only.to_str().unwrap(), "--dashboard", "nope",
+        "dashboard",
+        "render",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--out",
+        only.to_str().unwrap(),
+        "--dashboard",
+        "nope",
     ]));
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no dashboard named \"nope\""));

@@ -29,7 +29,11 @@ fn flight_sql_answers_as_flowlake_sql_and_duckdb_and_refuses_writes() {
         ],
         &[("FLOWLAKE_TEST_FLIGHT_TOKEN", token)],
     );
-    assert!(server.address.starts_with("grpc://127.0.0.1:"), "{}", server.address);
+    assert!(
+        server.address.starts_with("grpc://127.0.0.1:"),
+        "{}",
+        server.address
+    );
 
     let reports_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("query/src/reports");
     let mut reports: Vec<String> = std::fs::read_dir(&reports_dir)
@@ -56,8 +60,14 @@ fn flight_sql_answers_as_flowlake_sql_and_duckdb_and_refuses_writes() {
 
     for (name, report) in out["reports"].as_object().unwrap() {
         let flight = report["flight"].as_array().unwrap();
-        assert_eq!(report["flight"], report["flowlake_sql"], "{name}: Flight SQL vs flowlake sql");
-        assert_eq!(report["flight"], report["duckdb"], "{name}: Flight SQL vs DuckDB");
+        assert_eq!(
+            report["flight"], report["flowlake_sql"],
+            "{name}: Flight SQL vs flowlake sql"
+        );
+        assert_eq!(
+            report["flight"], report["duckdb"],
+            "{name}: Flight SQL vs DuckDB"
+        );
         if name != "ssh-rdp-external" {
             assert!(!flight.is_empty(), "{name}: no rows to compare");
         }
@@ -69,7 +79,10 @@ fn flight_sql_answers_as_flowlake_sql_and_duckdb_and_refuses_writes() {
     for (title, result) in grafana {
         assert_eq!(result[0], "ok", "Grafana panel {title:?}: {}", result[1]);
     }
-    assert_eq!(grafana["Flows"][1][0], out["duckdb_count"], "Grafana's Flows figure");
+    assert_eq!(
+        grafana["Flows"][1][0], out["duckdb_count"],
+        "Grafana's Flows figure"
+    );
     assert_eq!(out["prepared_rejected"], out["duckdb_rejected"]);
     assert!(out["duckdb_rejected"].as_u64().unwrap() > 0);
     let tables: Vec<&str> = out["tables"]
@@ -78,7 +91,10 @@ fn flight_sql_answers_as_flowlake_sql_and_duckdb_and_refuses_writes() {
         .iter()
         .map(|t| t.as_str().unwrap())
         .collect();
-    assert!(tables.contains(&"flows") && tables.contains(&"quarantine"), "{tables:?}");
+    assert!(
+        tables.contains(&"flows") && tables.contains(&"quarantine"),
+        "{tables:?}"
+    );
 
     for (what, says) in [
         ("insert", "read-only"),
@@ -95,9 +111,15 @@ fn flight_sql_answers_as_flowlake_sql_and_duckdb_and_refuses_writes() {
         assert!(message.contains(says), "{what}: {message}");
     }
     assert!(!copy_target.exists(), "COPY wrote a file");
-    for (what, says) in [("wrong_token", "wrong token"), ("no_token", "needs a token")] {
+    for (what, says) in [
+        ("wrong_token", "wrong token"),
+        ("no_token", "needs a token"),
+    ] {
         let result: &Value = &out[what];
         assert_eq!(result[0], "error", "{what}: {result}");
-        assert!(result[1].as_str().unwrap().contains(says), "{what}: {result}");
+        assert!(
+            result[1].as_str().unwrap().contains(says),
+            "{what}: {result}"
+        );
     }
 }

@@ -780,7 +780,9 @@ impl Server {
         let mut child = cmd.spawn().expect("flowlake starts");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
         let address = line
             .trim()
             .strip_prefix("listening on ")

@@ -51,6 +51,12 @@ def rows_of(pylist):
     return sorted(rows, key=lambda r: json.dumps(r))
 
 
+def duck_rows(duck, sql):
+    result = duck.execute(sql)
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row)) for row in result.fetchall()]
+
+
 def attempt(conn, sql, update=False):
     """Runs `sql`; returns ("ok", n rows) or ("error", message)."""
     cur = conn.cursor()
@@ -85,14 +91,14 @@ def main():
         table = cur.fetch_arrow_table()
         cur.close()
         with tempfile.NamedTemporaryFile(suffix=".parquet") as f:
-            subprocess.run([binary, "sql", "--lake", lake, "--format", "parquet", "-o", f.name, sql],
+            subprocess.run([binary, "sql", "--lake", lake, "--format", "parquet", "-o", f.name, "--", sql],
                            check=True, env={**os.environ, "FLOWLAKE_LOG": "warn"})
             ours = pq.read_table(f.name)
         out["reports"][name] = {
             "columns": table.column_names,
             "flight": rows_of(table.to_pylist()),
             "flowlake_sql": rows_of(ours.to_pylist()),
-            "duckdb": rows_of(duck.execute(sql).fetch_arrow_table().to_pylist()),
+            "duckdb": rows_of(duck_rows(duck, sql)),
         }
     # The Grafana dashboard's queries, macros expanded as the plugin does.
     out["grafana"] = {}

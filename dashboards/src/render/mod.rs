@@ -214,7 +214,11 @@ fn layout(page: &PageContext, body: &str) -> String {
         let query = live.query();
         header.push_str("<nav>");
         for (name, title) in &live.dashboards {
-            let current = if *name == live.current { " class=\"current\"" } else { "" };
+            let current = if *name == live.current {
+                " class=\"current\""
+            } else {
+                ""
+            };
             let _ = write!(
                 header,
                 r#"<a href="{}{query}"{current}>{}</a>"#,
@@ -222,9 +226,17 @@ fn layout(page: &PageContext, body: &str) -> String {
                 escape(title)
             );
         }
-        let current = if live.current == "sql" { " class=\"current\"" } else { "" };
+        let current = if live.current == "sql" {
+            " class=\"current\""
+        } else {
+            ""
+        };
         let _ = write!(header, r#"<a href="sql{query}"{current}>SQL</a></nav>"#);
-        let here = if live.current == "sql" { "sql" } else { &live.current };
+        let here = if live.current == "sql" {
+            "sql"
+        } else {
+            &live.current
+        };
         let _ = write!(
             header,
             r#"<form class="range" method="get" action="{here}"><label>From <input name="from" value="{}" placeholder="-24h, 2024-05-25T06:00"></label><label>to <input name="to" value="{}" placeholder="now"></label><button type="submit">Apply</button>"#,
@@ -232,8 +244,18 @@ fn layout(page: &PageContext, body: &str) -> String {
             escape(&live.to),
             here = escape(here),
         );
-        for (label, from) in [("1h", "-1h"), ("6h", "-6h"), ("24h", "-24h"), ("7d", "-7d"), ("30d", "-30d")] {
-            let _ = write!(header, r#"<a href="{}?from={from}">last {label}</a>"#, escape(here));
+        for (label, from) in [
+            ("1h", "-1h"),
+            ("6h", "-6h"),
+            ("24h", "-24h"),
+            ("7d", "-7d"),
+            ("30d", "-30d"),
+        ] {
+            let _ = write!(
+                header,
+                r#"<a href="{}?from={from}">last {label}</a>"#,
+                escape(here)
+            );
         }
         let _ = write!(header, r#"<a href="{}">all</a></form>"#, escape(here));
     }

@@ -15,7 +15,7 @@ use crate::run::{Cell, Rows, Window};
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
-const LEFT: f64 = 86.0;
+const LEFT: f64 = 112.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 26.0;
@@ -66,7 +66,9 @@ pub(crate) fn render(rows: &Rows, unit: Unit, window: &Window) -> Result<String,
             _ => "value".to_owned(),
         };
         let index = (t.timestamp_micros() - start).div_euclid(step_us);
-        let values = series.entry(name.clone()).or_insert_with(|| vec![0.0; buckets]);
+        let values = series
+            .entry(name.clone())
+            .or_insert_with(|| vec![0.0; buckets]);
         if let Some(slot) = usize::try_from(index).ok().and_then(|i| values.get_mut(i)) {
             *slot += v;
         }
@@ -128,7 +130,13 @@ pub(crate) fn render(rows: &Rows, unit: Unit, window: &Window) -> Result<String,
     for (index, (name, values)) in series.iter().enumerate() {
         let mut d = String::new();
         for (i, v) in values.iter().enumerate() {
-            let _ = write!(d, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, x(i), y(*v));
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1}",
+                if i == 0 { "M" } else { " L" },
+                x(i),
+                y(*v)
+            );
         }
         let _ = write!(
             svg,
@@ -142,7 +150,11 @@ pub(crate) fn render(rows: &Rows, unit: Unit, window: &Window) -> Result<String,
     let band = plot_w / buckets as f64;
     for i in 0..buckets {
         let t = bucket_time(start, step_us, i);
-        let mut title = format!("{} ({} step)", crate::format::utc(t), step(window.bucket_seconds));
+        let mut title = format!(
+            "{} ({} step)",
+            crate::format::utc(t),
+            step(window.bucket_seconds)
+        );
         for (name, values) in &series {
             let _ = write!(title, "\n{name}: {}", human(values[i], unit));
         }
