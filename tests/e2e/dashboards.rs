@@ -310,6 +310,20 @@ fn served_dashboards_in_a_real_browser_show_what_duckdb_finds() {
     println!("dashboard screenshot: {}", shot.display());
 }
 
+/// `flowlake dashboard render --lake <lake> --out <out> <extra>`.
+fn render(lake: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "dashboard",
+        "render",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    flowlake(&args)
+}
+
 #[test]
 fn rendered_file_is_self_contained_and_shows_what_duckdb_finds() {
     let (Some(python), Some(browser)) = (python(), chromium()) else {
@@ -318,14 +332,7 @@ fn rendered_file_is_self_contained_and_shows_what_duckdb_finds() {
     let lake = &shared().lake;
     let dir = scratch("dashboards-render");
     let out = dir.join("report.html");
-    ok(&mut flowlake(&[
-        "dashboard",
-        "render",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    ok(&mut render(lake, &out, &[]));
     let html = std::fs::read_to_string(&out).unwrap();
     for external in ["<link", " src=", "href=\"http", "@import", "url(http"] {
         assert!(
@@ -355,16 +362,7 @@ fn rendered_file_is_self_contained_and_shows_what_duckdb_finds() {
 
     // Choosing dashboards, and a name that is not there.
     let only = dir.join("rejected.html");
-    ok(&mut flowlake(&[
-        "dashboard",
-        "render",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--out",
-        only.to_str().unwrap(),
-        "--dashboard",
-        "rejected",
-    ]));
+    ok(&mut render(lake, &only, &["--dashboard", "rejected"]));
     let page = py(
         python.as_path(),
         "dashboard_dom.py",
@@ -377,16 +375,7 @@ fn rendered_file_is_self_contained_and_shows_what_duckdb_finds() {
             .keys()
             .all(|k| k.starts_with("rejected/"))
     );
-    let missing = run(&mut flowlake(&[
-        "dashboard",
-        "render",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--out",
-        only.to_str().unwrap(),
-        "--dashboard",
-        "nope",
-    ]));
+    let missing = run(&mut render(lake, &only, &["--dashboard", "nope"]));
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no dashboard named \"nope\""));
 }
