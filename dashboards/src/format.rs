@@ -52,9 +52,7 @@ fn scaled(value: f64, base: f64, units: &[&str], suffix: &str) -> String {
         scaled /= base;
         index += 1;
     }
-    let digits = if index == 0 && scaled.fract() == 0.0 {
-        0
-    } else if scaled.abs() >= 100.0 {
+    let digits = if (index == 0 && scaled.fract() == 0.0) || scaled.abs() >= 100.0 {
         0
     } else if scaled.abs() >= 10.0 {
         1

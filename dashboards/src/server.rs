@@ -151,6 +151,7 @@ async fn sql_page(State(state): State<Arc<AppState>>, Query(params): Query<Param
 
 /// The session over the request's window and the page around it, or the
 /// error page to answer instead.
+#[allow(clippy::result_large_err)] // the error is the HTTP answer itself
 async fn open(
     state: &AppState,
     params: &Params,

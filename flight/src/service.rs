@@ -263,7 +263,7 @@ impl FlightSqlService for LakeFlightSql {
         query: CommandGetCatalogs,
         _request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         info(&schema, query.as_any().encode_to_vec())
     }
 

@@ -16,6 +16,8 @@ use super::Outcome;
 use super::ingest::{CommonArgs, parse_size};
 use super::ingest_cloudwatch::{millis, parse_duration_ms};
 
+// Parsed once at startup: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum ServeCommand {
     /// Receive flow logs from Amazon Data Firehose's HTTP endpoint delivery

@@ -48,7 +48,8 @@ pub(crate) fn render(rows: &Rows, unit: Unit, window: &Window) -> Result<String,
     let step_us = window.bucket_seconds * 1_000_000;
     let start = window.from.timestamp_micros().div_euclid(step_us) * step_us;
     let end = window.to.timestamp_micros();
-    let buckets = ((end - start).max(1) + step_us - 1) / step_us;
+    let span = (end - start).max(1);
+    let buckets = span / step_us + i64::from(span % step_us != 0);
     let buckets = buckets.clamp(1, 10_000) as usize;
 
     // series name -> value per bucket
