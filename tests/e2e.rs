@@ -20,6 +20,8 @@ mod cloudwatch;
 mod commit_model;
 #[path = "e2e/compact.rs"]
 mod compact;
+#[path = "e2e/dashboards.rs"]
+mod dashboards;
 #[path = "e2e/exactly_once.rs"]
 mod exactly_once;
 #[path = "e2e/firehose.rs"]
@@ -30,6 +32,8 @@ mod firehose_crash;
 mod firehose_harness;
 #[path = "e2e/firehose_tls.rs"]
 mod firehose_tls;
+#[path = "e2e/flight_sql.rs"]
+mod flight_sql;
 #[path = "e2e/formats.rs"]
 mod formats;
 #[path = "e2e/hostile.rs"]

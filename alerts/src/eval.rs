@@ -3,7 +3,9 @@
 //! firing per row.
 
 use chrono::{DateTime, Utc};
-use flowlake_query::{LakeLocation, MemorySettings, TimeRange, open_session, run_sql};
+use flowlake_query::{
+    LakeLocation, MemorySettings, TimeRange, open_session, plan_read_only, run_read_only,
+};
 use serde_json::{Map, Value};
 
 use crate::AlertError;
@@ -142,7 +144,9 @@ pub async fn evaluate(
         rule: rule.name.clone(),
         message,
     };
-    let (schema, batches) = run_sql(&ctx, &sql)
+    // Rules are user SQL run by a scheduler: the same read-only guard as
+    // the dashboard and Flight SQL endpoints.
+    let (schema, batches) = run_read_only(&ctx, &sql)
         .await
         .map_err(|e| failed(e.to_string()))?;
     if schema.field_with_name("key").is_err() {
@@ -181,8 +185,10 @@ pub async fn plan(settings: &QuerySettings, rule: &Rule) -> Result<(), AlertErro
         rule: rule.name.clone(),
         message,
     };
-    let df = ctx.sql(&sql).await.map_err(|e| failed(e.to_string()))?;
-    if df.schema().field_with_unqualified_name("key").is_err() {
+    let plan = plan_read_only(&ctx, &sql)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if plan.schema().field_with_unqualified_name("key").is_err() {
         return Err(failed("its SQL must return a `key` column".to_owned()));
     }
     Ok(())

@@ -14,6 +14,7 @@
 mod committed;
 pub mod memory;
 pub mod output;
+pub mod readonly;
 pub mod reports;
 pub mod session;
 pub mod time;
@@ -22,6 +23,7 @@ mod window;
 
 pub use memory::{ByteSize, MemorySettings};
 pub use output::{OutputFormat, write_batches};
+pub use readonly::{plan_read_only, read_only_frame, run_read_only};
 pub use reports::{REPORTS, Report, ReportOptions, run_report};
 pub use session::{LakeLocation, TimeRange, open_session};
 
@@ -46,6 +48,10 @@ pub enum QueryError {
     /// No report by that name.
     #[error("no report named {0:?}; `flowlake report --list` shows them")]
     UnknownReport(String),
+    /// A statement that would write, change the session or read files
+    /// outside the lake, refused by [`readonly`].
+    #[error("{0}")]
+    NotReadOnly(String),
     /// A time could not be parsed.
     #[error("{0}")]
     Time(String),

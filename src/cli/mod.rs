@@ -2,8 +2,10 @@
 
 mod alerts;
 mod compact;
+mod dashboard;
 mod ddl;
 mod demo;
+mod flight_sql;
 mod generate;
 mod ingest;
 mod ingest_cloudwatch;
@@ -57,7 +59,11 @@ enum Command {
     Compact(compact::CompactArgs),
     /// Retention: drop whole hour partitions older than --older-than.
     Prune(prune::PruneArgs),
-    /// Run a long-lived source (the Firehose endpoint).
+    /// Dashboards: render them into a self-contained HTML file, or list them.
+    #[command(subcommand)]
+    Dashboard(dashboard::DashboardCommand),
+    /// Run a long-lived server: the Firehose endpoint, live dashboards, or
+    /// Flight SQL.
     #[command(subcommand)]
     Serve(serve::ServeCommand),
 }
@@ -147,6 +153,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Alerts(command) => alerts::run(command).await,
             Command::Compact(args) => compact::run(args).await,
             Command::Prune(args) => prune::run(args).await,
+            Command::Dashboard(command) => dashboard::run(command).await,
             Command::Serve(command) => serve::run(command).await,
         }
     })

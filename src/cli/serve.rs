@@ -1,4 +1,6 @@
-//! `flowlake serve firehose`: the endpoint Amazon Data Firehose delivers to.
+//! `flowlake serve`: long-lived servers. `firehose` is the endpoint Amazon
+//! Data Firehose delivers to; `dashboard` and `flight-sql` answer queries
+//! (see `dashboard.rs`, `flight_sql.rs`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,12 +16,20 @@ use super::Outcome;
 use super::ingest::{CommonArgs, parse_size};
 use super::ingest_cloudwatch::{millis, parse_duration_ms};
 
+// Parsed once at startup: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum ServeCommand {
     /// Receive flow logs from Amazon Data Firehose's HTTP endpoint delivery
     /// (direct records and CloudWatch Logs subscription envelopes), spooled
     /// durably before each 200 and flushed into the lake exactly once.
     Firehose(FirehoseArgs),
+    /// Serve the dashboards live over HTTP, with a time-range picker and a
+    /// read-only SQL box.
+    Dashboard(super::dashboard::ServeDashboardArgs),
+    /// Serve the lake over Arrow Flight SQL (Grafana, DBeaver/JDBC, ADBC),
+    /// read-only, with an optional bearer token.
+    FlightSql(super::flight_sql::FlightSqlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +97,11 @@ pub(crate) struct FirehoseArgs {
 }
 
 pub(crate) async fn run(command: ServeCommand) -> anyhow::Result<Outcome> {
-    let ServeCommand::Firehose(args) = command;
+    let args = match command {
+        ServeCommand::Firehose(args) => args,
+        ServeCommand::Dashboard(args) => return super::dashboard::serve_dashboard(args).await,
+        ServeCommand::FlightSql(args) => return super::flight_sql::run(args).await,
+    };
     // Before the lake: a bad certificate fails at once, holding no lock.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key).context("TLS")?),

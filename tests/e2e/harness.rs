@@ -761,3 +761,40 @@ pub(crate) fn compare_report(name: &str, ours: &[Value], theirs: &[Value]) {
         }
     }
 }
+
+/// A `flowlake serve …` process, killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: std::process::Child,
+    /// What followed `listening on ` (e.g. `http://127.0.0.1:4321/`).
+    pub(crate) address: String,
+}
+
+impl Server {
+    /// Starts `flowlake <args>` and waits for its `listening on …` line.
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        use std::io::BufRead;
+        let mut cmd = flowlake(args);
+        cmd.envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        let mut child = cmd.spawn().expect("flowlake starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
+            .to_owned();
+        Server { child, address }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
