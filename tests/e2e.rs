@@ -22,6 +22,16 @@ mod commit_model;
 mod compact;
 #[path = "e2e/dashboards.rs"]
 mod dashboards;
+#[path = "e2e/context_explain.rs"]
+mod context_explain;
+#[path = "e2e/context_harness.rs"]
+mod context_harness;
+#[path = "e2e/context_inventory.rs"]
+mod context_inventory;
+#[path = "e2e/context_matcher.rs"]
+mod context_matcher;
+#[path = "e2e/context_once.rs"]
+mod context_once;
 #[path = "e2e/exactly_once.rs"]
 mod exactly_once;
 #[path = "e2e/firehose.rs"]

@@ -12,6 +12,7 @@
 //! defined in `flowlake_schemas::lake`.
 
 mod committed;
+pub mod context;
 pub mod memory;
 pub mod output;
 pub mod readonly;

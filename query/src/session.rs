@@ -41,7 +41,7 @@ pub enum LakeLocation {
 }
 
 impl LakeLocation {
-    fn table_url(&self, dir: &str) -> Result<String, QueryError> {
+    pub(crate) fn table_url(&self, dir: &str) -> Result<String, QueryError> {
         match self {
             LakeLocation::Local(root) => {
                 let path = root.join(dir);
@@ -190,5 +190,6 @@ pub async fn open_session(
         .with_listing_options(options)
         .with_schema(schema);
     ctx.register_table("quarantine", Arc::new(ListingTable::try_new(config)?))?;
+    crate::context::register(&ctx, lake).await?;
     Ok(ctx)
 }

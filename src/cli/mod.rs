@@ -6,9 +6,11 @@ mod dashboard;
 mod ddl;
 mod demo;
 mod flight_sql;
+mod explain;
 mod generate;
 mod ingest;
 mod ingest_cloudwatch;
+mod inventory;
 mod job;
 mod lake_args;
 mod prune;
@@ -16,6 +18,7 @@ mod report;
 mod schema;
 mod serve;
 mod sql;
+mod who;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -66,6 +69,14 @@ enum Command {
     /// Flight SQL.
     #[command(subcommand)]
     Serve(serve::ServeCommand),
+    /// The network's configuration over time (describe-* JSON), for explain and who.
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCommand),
+    /// Why rejected records were rejected: security group, network ACL,
+    /// Block Public Access, a reply, after close, as of each record's time.
+    Explain(explain::ExplainArgs),
+    /// Whose address or interface it is, as of a time.
+    Who(who::WhoArgs),
 }
 
 /// How a command ended when it did not fail outright.
@@ -155,6 +166,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Prune(args) => prune::run(args).await,
             Command::Dashboard(command) => dashboard::run(command).await,
             Command::Serve(command) => serve::run(command).await,
+            Command::Inventory(command) => inventory::run(command).await,
+            Command::Explain(args) => explain::run(args).await,
+            Command::Who(args) => who::run(args).await,
         }
     })
 }

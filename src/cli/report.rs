@@ -44,6 +44,12 @@ pub(crate) struct ReportArgs {
     #[arg(long)]
     by: Option<String>,
 
+    /// top-talkers: count each conversation once (the default when the
+    /// format has pkt-srcaddr, pkt-dstaddr and flow-direction, or the
+    /// inventory gives every interface's role) or every record.
+    #[arg(long, value_enum)]
+    count: Option<Count>,
+
     /// Output format: table, csv, json, jsonl or parquet.
     #[arg(long, default_value = "table")]
     format: OutputFormat,
@@ -51,6 +57,14 @@ pub(crate) struct ReportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Count {
+    /// Each conversation's bytes once (`flows_once`).
+    Once,
+    /// Every record, as logged.
+    All,
 }
 
 /// A time window on the records' start time.
@@ -105,6 +119,23 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         &args.memory.settings(),
     )
     .await?;
+    if report.name == "top-talkers" {
+        use flowlake_query::context::{CountMode, choose_count, use_count};
+        let mode = match args.count {
+            Some(Count::Once) => CountMode::Once,
+            Some(Count::All) => CountMode::All,
+            None => {
+                let (mode, warning) = choose_count(&ctx).await?;
+                if let Some(w) = warning {
+                    eprintln!("warning: {w}");
+                }
+                mode
+            }
+        };
+        use_count(&ctx, mode).await?;
+    } else if args.count.is_some() {
+        bail!("--count applies to top-talkers only");
+    }
     let options = ReportOptions {
         limit: args.limit,
         order_by: args.by,

@@ -117,6 +117,8 @@ pub enum LockScope {
     Writer,
     /// The alert state (`_flowlake/alerts/`).
     Alerts,
+    /// The network inventory (`inventory/`).
+    Inventory,
 }
 
 impl LockScope {
@@ -125,6 +127,7 @@ impl LockScope {
         match self {
             LockScope::Writer => (LOCK_PATH, LEASE_PATH),
             LockScope::Alerts => ("_flowlake/alerts/lock", "_flowlake/alerts/lease.json"),
+            LockScope::Inventory => ("_flowlake/inventory/lock", "_flowlake/inventory/lease.json"),
         }
     }
 }

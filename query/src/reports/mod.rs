@@ -54,6 +54,11 @@ pub const REPORTS: &[Report] = &[
         default_limit: 20,
     },
     Report {
+        name: "top-talkers",
+        sql: include_str!("top-talkers.sql"),
+        default_limit: 20,
+    },
+    Report {
         name: "rejected-sources",
         sql: include_str!("rejected-sources.sql"),
         default_limit: 20,

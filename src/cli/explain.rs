@@ -1,0 +1,433 @@
+//! `flowlake explain`: why each rejected record was rejected, judged
+//! against the inventory as of the record's start. The records come from
+//! one DataFusion query over `flows` (with companions found by joins);
+//! each distinct input is evaluated once, in Rust.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema};
+use clap::{Args, ValueEnum};
+use flowlake_context::Inventory;
+use flowlake_context::explain::{
+    Direction, Explainer, Explanation, RejectInput, SilentInput, render_text, silent_drop,
+};
+use flowlake_context::store;
+use flowlake_context::world::{Pick, World};
+use flowlake_query::{OutputFormat, open_session, run_sql, write_batches};
+use serde_json::{Map, Value};
+
+use super::Outcome;
+use super::lake_args::{LakeArgs, MemoryArgs};
+use super::report::TimeArgs;
+use super::sql::{open_output, threads};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    /// A header line and the explanation per record.
+    Table,
+    /// A JSON array of records with their explanation.
+    Json,
+    /// Parquet with the columns of `reject_explanations` (use --output).
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    #[command(flatten)]
+    lake: LakeArgs,
+
+    /// Only records matching this SQL predicate on `flows`
+    /// (e.g. "interface_id = 'eni-0web' AND dstport = 3389").
+    #[arg(long = "where", value_name = "PREDICATE")]
+    filter: Option<String>,
+
+    #[command(flatten)]
+    time: TimeArgs,
+
+    #[command(flatten)]
+    memory: MemoryArgs,
+
+    /// Instead of REJECTs: accepted egress records that never got an answer
+    /// (no ingress of the reversed 5-tuple on any interface within 600 s)
+    /// from a subnet with no route to the destination, or a blackhole.
+    #[arg(long)]
+    silent_drops: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: ExplainFormat,
+
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+const QUERY: &str = r#"
+WITH r AS (
+  SELECT interface_id, flow_direction, srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr,
+         srcport, dstport, protocol, tcp_flags, reject_reason, "start", "end"
+  FROM flows
+  WHERE action = 'REJECT' AND (log_status IS NULL OR log_status = 'OK') AND ({where})
+),
+a AS (
+  SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, "start"
+  FROM flows WHERE action = 'ACCEPT'
+),
+companion AS (
+  SELECT DISTINCT r.interface_id, r.srcaddr, r.dstaddr, r.srcport, r.dstport, r.protocol, r."start"
+  FROM r JOIN a
+    ON a.interface_id = r.interface_id AND a.srcaddr = r.dstaddr AND a.dstaddr = r.srcaddr
+   AND a.srcport = r.dstport AND a.dstport = r.srcport AND a.protocol = r.protocol
+  WHERE a."start" >= r."start" - 600 AND a."start" <= r."end"
+),
+prior AS (
+  SELECT DISTINCT r.interface_id, r.srcaddr, r.dstaddr, r.srcport, r.dstport, r.protocol, r."start"
+  FROM r JOIN a
+    ON a.interface_id = r.interface_id AND a.srcaddr = r.srcaddr AND a.dstaddr = r.dstaddr
+   AND a.srcport = r.srcport AND a.dstport = r.dstport AND a.protocol = r.protocol
+  WHERE a."start" >= r."start" - 600 AND a."start" < r."start"
+)
+SELECT r.*, c.interface_id IS NOT NULL AS has_companion, p.interface_id IS NOT NULL AS has_prior_accept
+FROM r
+LEFT JOIN companion c
+  ON c.interface_id = r.interface_id AND c.srcaddr = r.srcaddr AND c.dstaddr = r.dstaddr
+ AND c.srcport = r.srcport AND c.dstport = r.dstport AND c.protocol = r.protocol AND c."start" = r."start"
+LEFT JOIN prior p
+  ON p.interface_id = r.interface_id AND p.srcaddr = r.srcaddr AND p.dstaddr = r.dstaddr
+ AND p.srcport = r.srcport AND p.dstport = r.dstport AND p.protocol = r.protocol AND p."start" = r."start"
+ORDER BY r."start", r.interface_id, r.srcaddr, r.dstaddr, r.srcport, r.dstport
+"#;
+
+const SILENT_QUERY: &str = r#"
+WITH e AS (
+  SELECT interface_id, flow_direction, srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr,
+         srcport, dstport, protocol, tcp_flags, reject_reason, "start", "end"
+  FROM flows
+  WHERE action = 'ACCEPT' AND flow_direction = 'egress' AND ({where})
+),
+i AS (
+  SELECT srcaddr, dstaddr, srcport, dstport, protocol, "start"
+  FROM flows WHERE flow_direction = 'ingress'
+),
+answered AS (
+  SELECT DISTINCT e.interface_id, e.srcaddr, e.dstaddr, e.srcport, e.dstport, e.protocol, e."start"
+  FROM e JOIN i
+    ON i.srcaddr = COALESCE(e.pkt_dstaddr, e.dstaddr) AND i.dstaddr = COALESCE(e.pkt_srcaddr, e.srcaddr)
+   AND i.srcport = e.dstport AND i.dstport = e.srcport AND i.protocol = e.protocol
+  WHERE i."start" >= e."start" - 600 AND i."start" <= e."end" + 600
+)
+SELECT e.*, false AS has_companion, false AS has_prior_accept
+FROM e LEFT JOIN answered a
+  ON a.interface_id = e.interface_id AND a.srcaddr = e.srcaddr AND a.dstaddr = e.dstaddr
+ AND a.srcport = e.srcport AND a.dstport = e.dstport AND a.protocol = e.protocol AND a."start" = e."start"
+WHERE a.interface_id IS NULL
+ORDER BY e."start", e.interface_id, e.srcaddr, e.dstaddr, e.srcport, e.dstport
+"#;
+
+/// One column of a result, cast to one type, by name.
+struct Columns<'a>(&'a RecordBatch);
+
+impl Columns<'_> {
+    fn text(&self, name: &str) -> anyhow::Result<Vec<Option<String>>> {
+        let col = self
+            .0
+            .column_by_name(name)
+            .with_context(|| format!("no column {name}"))?;
+        let col = cast(col, &DataType::Utf8)?;
+        let col = col.as_string::<i32>();
+        Ok((0..col.len())
+            .map(|i| (!col.is_null(i)).then(|| col.value(i).to_owned()))
+            .collect())
+    }
+
+    fn int(&self, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
+        let col = self
+            .0
+            .column_by_name(name)
+            .with_context(|| format!("no column {name}"))?;
+        let col = cast(col, &DataType::Int64)?;
+        let col = col.as_primitive::<arrow::datatypes::Int64Type>();
+        Ok((0..col.len())
+            .map(|i| (!col.is_null(i)).then(|| col.value(i)))
+            .collect())
+    }
+
+    fn flag(&self, name: &str) -> anyhow::Result<Vec<bool>> {
+        Ok(self
+            .int(name)?
+            .into_iter()
+            .map(|v| v.unwrap_or(0) != 0)
+            .collect())
+    }
+}
+
+/// A rejected record: its flow key and what explain needs.
+struct Record {
+    input: RejectInput,
+    end: Option<i64>,
+    srcport: Option<i32>,
+}
+
+fn records(batch: &RecordBatch) -> anyhow::Result<Vec<Record>> {
+    let c = Columns(batch);
+    let ip = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<IpAddr>().ok());
+    let small = |v: Option<i64>| v.and_then(|v| i32::try_from(v).ok());
+    let (eni, dir, src, dst, psrc, pdst) = (
+        c.text("interface_id")?,
+        c.text("flow_direction")?,
+        c.text("srcaddr")?,
+        c.text("dstaddr")?,
+        c.text("pkt_srcaddr")?,
+        c.text("pkt_dstaddr")?,
+    );
+    let (sport, dport, proto, flags, start, end) = (
+        c.int("srcport")?,
+        c.int("dstport")?,
+        c.int("protocol")?,
+        c.int("tcp_flags")?,
+        c.int("start")?,
+        c.int("end")?,
+    );
+    let (reason, companion, prior) = (
+        c.text("reject_reason")?,
+        c.flag("has_companion")?,
+        c.flag("has_prior_accept")?,
+    );
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let direction = match dir[i].as_deref() {
+            Some("ingress") => Some(Direction::Ingress),
+            Some("egress") => Some(Direction::Egress),
+            _ => None,
+        };
+        out.push(Record {
+            input: RejectInput {
+                interface_id: eni[i].clone().unwrap_or_default(),
+                direction,
+                srcaddr: ip(&src[i]),
+                dstaddr: ip(&dst[i]),
+                pkt_srcaddr: ip(&psrc[i]),
+                pkt_dstaddr: ip(&pdst[i]),
+                dstport: small(dport[i]),
+                protocol: small(proto[i]),
+                tcp_flags: small(flags[i]),
+                reject_reason: reason[i].clone().filter(|r| r != "-"),
+                has_companion: companion[i],
+                has_prior_accept: prior[i],
+                at: start[i].unwrap_or(0),
+            },
+            end: end[i],
+            srcport: small(sport[i]),
+        });
+    }
+    Ok(out)
+}
+
+/// The flow key and explanation as one JSON object (§2.7).
+fn row(r: &Record, e: &Explanation) -> Value {
+    let mut out = Map::new();
+    let i = &r.input;
+    let addr = |a: Option<IpAddr>| a.map_or(Value::Null, |a| Value::from(a.to_string()));
+    out.insert("interface_id".into(), Value::from(i.interface_id.clone()));
+    out.insert("start".into(), Value::from(i.at));
+    out.insert("end".into(), r.end.map_or(Value::Null, Value::from));
+    out.insert("srcaddr".into(), addr(i.srcaddr));
+    out.insert("dstaddr".into(), addr(i.dstaddr));
+    out.insert("srcport".into(), r.srcport.map_or(Value::Null, Value::from));
+    out.insert("dstport".into(), i.dstport.map_or(Value::Null, Value::from));
+    out.insert(
+        "protocol".into(),
+        i.protocol.map_or(Value::Null, Value::from),
+    );
+    out.insert(
+        "flow_direction".into(),
+        serde_json::to_value(i.direction).unwrap_or_default(),
+    );
+    if let Ok(Value::Object(fields)) = serde_json::to_value(e) {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// The `reject_explanations` columns: the flow key and the explanation's
+/// fields, nested parts as JSON text so any engine reads them.
+fn table_row(v: &Value) -> Value {
+    let text = |x: &Value| match x {
+        Value::Null => Value::Null,
+        Value::String(s) => Value::String(s.clone()),
+        other => Value::String(other.to_string()),
+    };
+    serde_json::json!({
+        "interface_id": v["interface_id"], "start": v["start"], "end": v["end"],
+        "srcaddr": v["srcaddr"], "dstaddr": v["dstaddr"], "srcport": v["srcport"],
+        "dstport": v["dstport"], "protocol": v["protocol"], "flow_direction": v["flow_direction"],
+        "verdict": v["verdict"], "code": v["code"], "confidence": v["confidence"],
+        "direction": v["direction"], "packet_kind": v["packet_kind"],
+        "sg_ids": v["security_groups"]["ids"].as_array().map(|a| Value::from(a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","))).unwrap_or(Value::Null),
+        "sg_result": v["security_groups"]["result"],
+        "acl_id": v["acl"]["id"], "acl_result": v["acl"]["result"],
+        "acl_rule_number": v["acl"]["rule_number"], "rule_text": v["acl"]["rule"],
+        "nearest_rule": text(&v["security_groups"]["nearest_rule"]),
+        "owner": text(&v["owner"]), "bpa": text(&v["bpa"]),
+        "snapshot_at": v["snapshot_at"], "snapshot_age_s": v["snapshot_age_s"],
+        "config_gap": v["config_gap"], "flags": text(&v["flags"]), "hints": text(&v["hints"]),
+        "summary": v["summary"],
+    })
+}
+
+fn explanations_batch(rows: &[Value]) -> anyhow::Result<RecordBatch> {
+    use DataType::{Boolean, Int64, Utf8};
+    let fields = [
+        ("interface_id", Utf8),
+        ("start", Int64),
+        ("end", Int64),
+        ("srcaddr", Utf8),
+        ("dstaddr", Utf8),
+        ("srcport", Int64),
+        ("dstport", Int64),
+        ("protocol", Int64),
+        ("flow_direction", Utf8),
+        ("verdict", Utf8),
+        ("code", Utf8),
+        ("confidence", Utf8),
+        ("direction", Utf8),
+        ("packet_kind", Utf8),
+        ("sg_ids", Utf8),
+        ("sg_result", Utf8),
+        ("acl_id", Utf8),
+        ("acl_result", Utf8),
+        ("acl_rule_number", Int64),
+        ("rule_text", Utf8),
+        ("nearest_rule", Utf8),
+        ("owner", Utf8),
+        ("bpa", Utf8),
+        ("snapshot_at", Utf8),
+        ("snapshot_age_s", Int64),
+        ("config_gap", Boolean),
+        ("flags", Utf8),
+        ("hints", Utf8),
+        ("summary", Utf8),
+    ];
+    let schema = Arc::new(Schema::new(
+        fields
+            .into_iter()
+            .map(|(n, t)| Field::new(n, t, true))
+            .collect::<Vec<_>>(),
+    ));
+    let table: Vec<Value> = rows.iter().map(table_row).collect();
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
+    decoder.serialize(&table)?;
+    Ok(decoder
+        .flush()?
+        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
+}
+
+/// Silent-drop findings, evaluated once per distinct input and instant class.
+#[derive(Default)]
+struct SilentCache(std::collections::HashMap<(SilentInput, i64), Option<Explanation>>);
+
+impl SilentCache {
+    fn find(&mut self, inventory: &Inventory, r: &RejectInput) -> Option<Explanation> {
+        let input = SilentInput {
+            interface_id: r.interface_id.clone(),
+            destination: r.pkt_dstaddr.or(r.dstaddr)?,
+            protocol: r.protocol?,
+            dstport: r.dstport,
+            at: r.at,
+        };
+        let class = inventory.instant_class(r.at);
+        let key = (
+            SilentInput {
+                at: 0,
+                ..input.clone()
+            },
+            class,
+        );
+        let mut found = self
+            .0
+            .entry(key)
+            .or_insert_with(|| {
+                let world = World::build(inventory, r.at, Pick::Earlier);
+                silent_drop(&world, &input)
+            })
+            .clone()?;
+        if let Some(at) = found.snapshot_unix {
+            found.snapshot_age_s = Some(r.at - at);
+        }
+        Some(found)
+    }
+}
+
+pub(crate) async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
+    let lake = args.lake.open_existing().await?;
+    let began = Instant::now();
+    let inventory = store::load(&lake).await?;
+    if inventory.snapshots.is_empty() {
+        tracing::warn!(
+            "No inventory in this lake: every record is NO_INVENTORY (import one with `flowlake inventory import`)."
+        );
+    }
+    let location = args.lake.open_for_query().await?;
+    let ctx = open_session(
+        &location,
+        &args.time.range()?,
+        threads(),
+        &args.memory.settings(),
+    )
+    .await?;
+    let filter = args.filter.as_deref().unwrap_or("TRUE");
+    let query = if args.silent_drops {
+        SILENT_QUERY
+    } else {
+        QUERY
+    };
+    let sql = query.replace("{where}", filter);
+    let (_, batches) = run_sql(&ctx, &sql).await?;
+    let queried = began.elapsed();
+    let mut explainer = Explainer::new(&inventory);
+    let mut silent = SilentCache::default();
+    let mut out = open_output(args.output.as_ref())?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for r in records(batch)? {
+            let e = if args.silent_drops {
+                match silent.find(&inventory, &r.input) {
+                    Some(e) => e,
+                    None => continue,
+                }
+            } else {
+                explainer.explain(&r.input)
+            };
+            match args.format {
+                ExplainFormat::Table => {
+                    writeln!(out, "{}", render_text(&r.input, &e, r.srcport))?;
+                }
+                ExplainFormat::Json | ExplainFormat::Parquet => rows.push(row(&r, &e)),
+            }
+        }
+    }
+    match args.format {
+        ExplainFormat::Table => {}
+        ExplainFormat::Json => writeln!(out, "{}", Value::from(rows))?,
+        ExplainFormat::Parquet => {
+            let batch = explanations_batch(&rows)?;
+            write_batches(&mut *out, OutputFormat::Parquet, &batch.schema(), &[batch])?;
+        }
+    }
+    out.flush()?;
+    tracing::info!(
+        records = explainer.records,
+        evaluations = explainer.evaluations,
+        query_ms = queried.as_millis() as u64,
+        total_ms = began.elapsed().as_millis() as u64,
+        "Explained."
+    );
+    Ok(Outcome::Done)
+}
