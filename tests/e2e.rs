@@ -20,8 +20,6 @@ mod cloudwatch;
 mod commit_model;
 #[path = "e2e/compact.rs"]
 mod compact;
-#[path = "e2e/dashboards.rs"]
-mod dashboards;
 #[path = "e2e/context_explain.rs"]
 mod context_explain;
 #[path = "e2e/context_harness.rs"]
@@ -32,6 +30,8 @@ mod context_inventory;
 mod context_matcher;
 #[path = "e2e/context_once.rs"]
 mod context_once;
+#[path = "e2e/dashboards.rs"]
+mod dashboards;
 #[path = "e2e/exactly_once.rs"]
 mod exactly_once;
 #[path = "e2e/firehose.rs"]

@@ -274,9 +274,8 @@ fn addresses(inv: &Inventory) -> Result<RecordBatch, TableError> {
             let held: Vec<&crate::model::EniAddress> =
                 v.content.iter().flat_map(|e| e.addresses.iter()).collect();
             let vpc = v.content.as_ref().and_then(|e| e.vpc_id.clone());
-            let (kept, ended): (Vec<_>, Vec<_>) = open
-                .into_iter()
-                .partition(|(a, _, _)| held.iter().any(|h| *h == a));
+            let (kept, ended): (Vec<_>, Vec<_>) =
+                open.into_iter().partition(|(a, _, _)| held.contains(&a));
             for mut run in ended {
                 run.2.valid_to = Some(v.valid_from);
                 close(&mut rows, run);

@@ -100,8 +100,11 @@ fn capture_from(meta: Option<Meta>, args: &ImportArgs, place: &Path) -> anyhow::
     })
 }
 
+/// The files of one snapshot: its capture, then each file's name and bytes.
+type SnapshotFiles = (Capture, Vec<(String, Vec<u8>)>);
+
 async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
-    let mut snapshots: BTreeMap<String, (Capture, Vec<(String, Vec<u8>)>)> = BTreeMap::new();
+    let mut snapshots: BTreeMap<String, SnapshotFiles> = BTreeMap::new();
     let mut add = |capture: Capture, name: String, bytes: Vec<u8>| {
         let key = serde_json::to_string(&capture).unwrap_or_default();
         snapshots
