@@ -31,6 +31,8 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::rollup::Companions;
+
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
@@ -102,6 +104,19 @@ pub struct StagedFile {
     pub rows: u64,
     /// Its size in bytes.
     pub bytes: u64,
+    /// Its rollup companions (data files only): published before it and
+    /// deleted with it (see `flowlake_schemas::rollup`).
+    pub companions: Vec<StagedFile>,
+}
+
+impl StagedFile {
+    /// Deletes the staged file and its companions (not to be committed).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_file(&self.staged);
+        for companion in &self.companions {
+            companion.discard();
+        }
+    }
 }
 
 /// Why encoding failed (local disk or Parquet trouble, never bad input).
@@ -118,13 +133,14 @@ pub enum EncodeError {
     /// The Parquet writer failed.
     #[error("encoding Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
-    /// Splitting a batch by partition failed.
-    #[error("splitting a batch by partition: {0}")]
+    /// Splitting a batch by partition, or summing it into a rollup, failed.
+    #[error("splitting or summing a batch: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 }
 
 struct OpenFile {
     writer: ArrowWriter<BufWriter<File>>,
+    companions: Companions,
     staged: PathBuf,
     dest: String,
     rows: u64,
@@ -170,6 +186,10 @@ impl std::fmt::Debug for PartitionedWriter {
 
 /// Buffered row-group bytes across open writers above which all are flushed.
 const MAX_BUFFERED: usize = 96 << 20;
+
+/// Rollup groups held across open files above which they are written out
+/// as partial rows (about 100 bytes each: a few tens of MiB at most).
+const MAX_GROUPS: usize = 256 * 1024;
 
 impl PartitionedWriter {
     /// A writer for segment `part` of the source with key `source_key`,
@@ -229,6 +249,12 @@ impl PartitionedWriter {
                 file.writer.flush()?;
             }
         }
+        let groups: usize = self.open.values().map(|f| f.companions.groups()).sum();
+        if groups > MAX_GROUPS {
+            for file in self.open.values_mut() {
+                file.companions.spill()?;
+            }
+        }
         Ok(())
     }
 
@@ -265,11 +291,13 @@ impl PartitionedWriter {
         };
         if let Some(file) = self.open.remove(&oldest) {
             *self.reopened.entry(oldest).or_insert(0) += 1;
-            let staged = file.staged.clone();
+            let staged = file.staged_paths();
             match close(file) {
                 Ok(done) => self.closed.push(done),
                 Err(e) => {
-                    let _ = std::fs::remove_file(staged);
+                    for path in staged {
+                        let _ = std::fs::remove_file(path);
+                    }
                     return Err(e);
                 }
             }
@@ -296,10 +324,12 @@ impl PartitionedWriter {
                 file_schema(),
                 Some(self.properties.clone()),
             )?;
+            let companions = Companions::new(&self.staging, &dest)?;
             self.open.insert(
                 partition,
                 OpenFile {
                     writer,
+                    companions,
                     staged,
                     dest,
                     rows: 0,
@@ -309,6 +339,7 @@ impl PartitionedWriter {
         }
         if let Some(file) = self.open.get_mut(&partition) {
             file.writer.write(batch)?;
+            file.companions.add(batch)?;
             file.rows += batch.num_rows() as u64;
             file.used = self.tick;
         }
@@ -320,8 +351,11 @@ impl PartitionedWriter {
     pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
         let open = std::mem::take(&mut self.open);
         let mut closed = std::mem::take(&mut self.closed);
-        let mut paths: Vec<PathBuf> = open.values().map(|f| f.staged.clone()).collect();
-        paths.extend(closed.iter().map(|f| f.staged.clone()));
+        let mut paths: Vec<PathBuf> = open.values().flat_map(OpenFile::staged_paths).collect();
+        for file in &closed {
+            paths.push(file.staged.clone());
+            paths.extend(file.companions.iter().map(|c| c.staged.clone()));
+        }
         let result = close_all(open).map(|files| {
             closed.extend(files);
             closed.sort_by(|a, b| a.dest.cmp(&b.dest));
@@ -336,20 +370,39 @@ impl PartitionedWriter {
     }
 }
 
-fn close(file: OpenFile) -> Result<StagedFile, EncodeError> {
+impl OpenFile {
+    /// The staged files it may have created: its own and its companions'.
+    fn staged_paths(&self) -> Vec<PathBuf> {
+        std::iter::once(self.staged.clone())
+            .chain(self.companions.staged().map(Path::to_path_buf))
+            .collect()
+    }
+}
+
+/// Writes the footer, flushes the file to disk and returns its size.
+pub(crate) fn finish_writer(
+    writer: ArrowWriter<BufWriter<File>>,
+    staged: &Path,
+) -> Result<u64, EncodeError> {
     let io = |source| EncodeError::Io {
-        path: file.staged.clone(),
+        path: staged.to_owned(),
         source,
     };
-    let buffered = file.writer.into_inner()?;
+    let buffered = writer.into_inner()?;
     let inner = buffered.into_inner().map_err(|e| io(e.into_error()))?;
     inner.sync_all().map_err(io)?;
-    let bytes = inner.metadata().map_err(io)?.len();
+    Ok(inner.metadata().map_err(io)?.len())
+}
+
+fn close(file: OpenFile) -> Result<StagedFile, EncodeError> {
+    let companions = file.companions.finish()?;
+    let bytes = finish_writer(file.writer, &file.staged)?;
     Ok(StagedFile {
         staged: file.staged,
         dest: file.dest,
         rows: file.rows,
         bytes,
+        companions,
     })
 }
 
@@ -362,10 +415,12 @@ impl Drop for PartitionedWriter {
     /// files behind.
     fn drop(&mut self) {
         for file in self.open.values() {
-            let _ = std::fs::remove_file(&file.staged);
+            for path in file.staged_paths() {
+                let _ = std::fs::remove_file(path);
+            }
         }
         for file in &self.closed {
-            let _ = std::fs::remove_file(&file.staged);
+            file.discard();
         }
     }
 }

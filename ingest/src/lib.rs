@@ -25,6 +25,7 @@ pub mod limits;
 pub mod pipeline;
 pub mod process;
 pub mod prune;
+pub mod rollup;
 pub mod sample;
 pub mod segment;
 pub mod sources;

@@ -480,12 +480,7 @@ async fn run_job(
     .await;
     if let Err(e) = committed {
         tracing::warn!(object = %job.object.location, error = %e, "Object not committed.");
-        for file in &output.files {
-            let _ = std::fs::remove_file(&file.staged);
-        }
-        if let Some(quarantine) = &output.quarantine {
-            let _ = std::fs::remove_file(&quarantine.staged);
-        }
+        output.discard();
         report.error = Some(JobError::from(e).to_string());
         return JobResult::Failed(report);
     }

@@ -120,7 +120,7 @@ impl ObjectOutput {
     /// Removes every staged file (the object will not be committed).
     pub fn discard(&self) {
         for file in &self.files {
-            let _ = std::fs::remove_file(&file.staged);
+            file.discard();
         }
         if let Some(q) = &self.quarantine {
             let _ = std::fs::remove_file(&q.staged);

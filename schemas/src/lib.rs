@@ -36,6 +36,7 @@ pub mod normalize;
 pub mod parser;
 pub mod protocol;
 pub mod reject;
+pub mod rollup;
 pub mod schema;
 pub mod source;
 

@@ -25,6 +25,7 @@
 use bytes::Bytes;
 use chrono::{SecondsFormat, Utc};
 use flowlake_schemas::lake::{absorbed_path, ledger_path, pending_path, quarantine_path};
+use flowlake_schemas::rollup::with_companions;
 
 use super::crashpoint::reached;
 use super::ledger::{
@@ -144,6 +145,8 @@ pub async fn commit_object(
         takeover,
     } = request;
     let version_key = object.version_key();
+    // Files go with their rollup companions: published, hidden and deleted
+    // together (see `flowlake_schemas::rollup`).
     let mut old_files = takeover.retired.to_vec();
     let mut old_quarantine = Vec::new();
     for old in old_entries {
@@ -161,10 +164,15 @@ pub async fn commit_object(
         identity: object.identity.clone(),
         version_key: version_key.clone(),
         ledger: ledger.clone(),
-        new_files: output.files.iter().map(|f| f.dest.clone()).collect(),
+        new_files: output
+            .files
+            .iter()
+            .flat_map(|f| f.companions.iter().chain(std::iter::once(f)))
+            .map(|f| f.dest.clone())
+            .collect(),
         quarantine: quarantine.clone(),
         old_entries: old_entries.to_vec(),
-        old_files,
+        old_files: with_companions(&old_files),
         old_quarantine,
         cursors: cursors.iter().map(|(path, _)| path.clone()).collect(),
         old_cursors: old_cursors.to_vec(),
@@ -175,6 +183,10 @@ pub async fn commit_object(
     reached("intent");
 
     for file in &output.files {
+        // Companions first: a data file an outside engine can see has them.
+        for companion in &file.companions {
+            lake.publish(&companion.staged, &companion.dest).await?;
+        }
         lake.publish(&file.staged, &file.dest).await?;
         reached("publish");
     }

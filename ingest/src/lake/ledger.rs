@@ -26,6 +26,12 @@
 //! 6. All entries of a source live in the one shard its source names
 //!    (`SourceObject::shard`), so a run reads only the shards of the objects
 //!    it lists: the cost of a run follows what it lists, not the lake's age.
+//! 7. Every data file `flows/<p>/<name>` has one companion per rollup table,
+//!    `<table>/<p>/<name>` (`flowlake_schemas::rollup`), summing exactly its
+//!    records. Entries name only data files; intents name the companions
+//!    beside them, so companions are published, hidden, recovered and
+//!    retired with their data file, and at rest the files of each rollup
+//!    table are exactly the companions of the files under `flows/`.
 //!
 //! Together these give exactly-once: a re-run skips committed versions, a
 //! crashed run's partial output is removed and redone, a replaced object's

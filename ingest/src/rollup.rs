@@ -1,0 +1,402 @@
+//! Summing a data file's records into its rollup companions while the file
+//! is written (see `flowlake_schemas::rollup` for the tables and why).
+//!
+//! Each open data file has one [`Companions`]: per rollup table an exact
+//! aggregator and, once it has emitted anything, a staged Parquet file. The
+//! aggregator keys rows by the arrow row format of the hour and the table's
+//! key columns (one byte string per record, hashed once), so a key costs
+//! an allocation only the first time it is seen. When the writer holds too
+//! many groups it asks the companions to [`Companions::spill`]: the groups
+//! are written out as partial rows and the aggregator starts again, so
+//! memory is bounded by that cap, whatever the input's cardinality; readers
+//! sum rows anyway.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, TimestampMillisecondArray};
+use arrow::datatypes::{Int64Type, SchemaRef, TimestampMillisecondType};
+use arrow::error::ArrowError;
+use arrow::row::{RowConverter, SortField};
+use flowlake_schemas::rollup::{ROLLUPS, RollupTable};
+use flowlake_schemas::schema::{END_TIME, START_TIME};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
+use crate::encode::{EncodeError, StagedFile};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The running sums of one group.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    records: i64,
+    packets: Option<i64>,
+    bytes: Option<i64>,
+    first_start: Option<i64>,
+    last_start: Option<i64>,
+    last_end: Option<i64>,
+}
+
+/// The value at `i` of an i64-backed array, `None` when null.
+fn value<T: arrow::datatypes::ArrowPrimitiveType<Native = i64>>(
+    array: &arrow::array::PrimitiveArray<T>,
+    i: usize,
+) -> Option<i64> {
+    array.is_valid(i).then(|| array.value(i))
+}
+
+fn add(sum: &mut Option<i64>, value: Option<i64>) {
+    if let Some(v) = value {
+        *sum = Some(sum.unwrap_or(0).wrapping_add(v));
+    }
+}
+
+fn keep(bound: &mut Option<i64>, value: Option<i64>, better: fn(i64, i64) -> i64) {
+    if let Some(v) = value {
+        *bound = Some(bound.map_or(v, |b| better(b, v)));
+    }
+}
+
+/// Exact per-group sums of one rollup table over the batches added.
+#[derive(Debug)]
+pub struct Rollup {
+    table: RollupTable,
+    converter: RowConverter,
+    groups: HashMap<Box<[u8]>, Sums, Xxh3DefaultBuilder>,
+}
+
+impl Rollup {
+    /// An empty aggregator for `table`.
+    pub fn new(table: RollupTable) -> Result<Rollup, ArrowError> {
+        let schema = table.schema();
+        // The hour and the keys: the schema's fields in order, before the sums.
+        let fields = schema.fields()[..=table.keys.len()]
+            .iter()
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect();
+        Ok(Rollup {
+            table,
+            converter: RowConverter::new(fields)?,
+            groups: HashMap::default(),
+        })
+    }
+
+    /// Groups held now.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether no group is held.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Adds a batch in the lake's file schema.
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
+        let missing = |name: &str| ArrowError::SchemaError(format!("no column {name}"));
+        let times = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+                .ok_or_else(|| missing(name))
+        };
+        let numbers = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                .ok_or_else(|| missing(name))
+        };
+        let (start, end) = (times(START_TIME)?, times(END_TIME)?);
+        let (packets, bytes) = (numbers("packets")?, numbers("bytes")?);
+        let hour: TimestampMillisecondArray = start
+            .unary::<_, TimestampMillisecondType>(|t| t - t.rem_euclid(HOUR_MS))
+            .with_timezone("UTC");
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(hour)];
+        for key in self.table.keys {
+            columns.push(
+                batch
+                    .column_by_name(key)
+                    .ok_or_else(|| missing(key))?
+                    .clone(),
+            );
+        }
+        let rows = self.converter.convert_columns(&columns)?;
+        for (i, row) in rows.iter().enumerate() {
+            let key = row.as_ref();
+            let sums = match self.groups.get_mut(key) {
+                Some(sums) => sums,
+                None => self.groups.entry(key.into()).or_default(),
+            };
+            sums.records += 1;
+            add(&mut sums.packets, value(packets, i));
+            add(&mut sums.bytes, value(bytes, i));
+            let (s, e) = (value(start, i), value(end, i));
+            keep(&mut sums.first_start, s, i64::min);
+            keep(&mut sums.last_start, s, i64::max);
+            keep(&mut sums.last_end, e, i64::max);
+        }
+        Ok(())
+    }
+
+    /// The groups as one batch in the table's schema (`None` if there are
+    /// none), leaving the aggregator empty.
+    pub fn take(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        if self.groups.is_empty() {
+            return Ok(None);
+        }
+        let groups = std::mem::take(&mut self.groups);
+        let parser = self.converter.parser();
+        let mut keys = Vec::with_capacity(groups.len());
+        let mut sums = Vec::with_capacity(groups.len());
+        for (key, s) in &groups {
+            keys.push(parser.parse(key));
+            sums.push(*s);
+        }
+        let mut columns = self.converter.convert_rows(keys)?;
+        let stamp = |f: fn(&Sums) -> Option<i64>| -> ArrayRef {
+            Arc::new(TimestampMillisecondArray::from_iter(sums.iter().map(f)).with_timezone("UTC"))
+        };
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            sums.iter().map(|s| s.records),
+        )));
+        columns.push(Arc::new(Int64Array::from_iter(
+            sums.iter().map(|s| s.packets),
+        )));
+        columns.push(Arc::new(Int64Array::from_iter(
+            sums.iter().map(|s| s.bytes),
+        )));
+        columns.push(stamp(|s| s.first_start));
+        columns.push(stamp(|s| s.last_start));
+        columns.push(stamp(|s| s.last_end));
+        // The key columns come back with the types they were converted from.
+        let columns = cast_like(&self.table.schema(), columns)?;
+        RecordBatch::try_new(self.table.schema(), columns).map(Some)
+    }
+}
+
+/// The columns cast to the schema's types where the row format gave back
+/// another (it returns what it was given, so this is a safety net).
+fn cast_like(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Result<Vec<ArrayRef>, ArrowError> {
+    columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c)
+            } else {
+                arrow::compute::cast(&c, f.data_type())
+            }
+        })
+        .collect()
+}
+
+/// Settings for companion files: small files of a few columns, so zstd and
+/// statistics on everything (they prune reads of the hour and the keys).
+fn companion_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// One companion being built: its aggregator and, once it spilled, its file.
+#[derive(Debug)]
+struct Companion {
+    rollup: Rollup,
+    staged: PathBuf,
+    dest: String,
+    writer: Option<ArrowWriter<BufWriter<File>>>,
+    rows: u64,
+}
+
+impl Companion {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                let file = File::create(&self.staged).map_err(|source| EncodeError::Io {
+                    path: self.staged.clone(),
+                    source,
+                })?;
+                self.writer.insert(ArrowWriter::try_new(
+                    BufWriter::with_capacity(64 << 10, file),
+                    self.rollup.table.schema(),
+                    Some(companion_properties()),
+                )?)
+            }
+        };
+        writer.write(batch)?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<(), EncodeError> {
+        if let Some(batch) = self.rollup.take()? {
+            self.write(&batch)?;
+        }
+        Ok(())
+    }
+}
+
+/// The rollup companions of one data file being written.
+#[derive(Debug)]
+pub struct Companions {
+    parts: Vec<Companion>,
+}
+
+impl Companions {
+    /// Companions of the data file going to `dest` (a `flows/…` path),
+    /// staged under `staging` beside it.
+    pub fn new(staging: &Path, dest: &str) -> Result<Companions, EncodeError> {
+        let mut parts = Vec::with_capacity(ROLLUPS.len());
+        for table in ROLLUPS {
+            let Some(dest) = table.companion(dest) else {
+                continue;
+            };
+            parts.push(Companion {
+                rollup: Rollup::new(*table)?,
+                staged: staging.join(dest.replace('/', "_")),
+                dest,
+                writer: None,
+                rows: 0,
+            });
+        }
+        Ok(Companions { parts })
+    }
+
+    /// Adds a batch the data file received.
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        for part in &mut self.parts {
+            part.rollup.add(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Groups held in memory across the companions.
+    pub fn groups(&self) -> usize {
+        self.parts.iter().map(|p| p.rollup.len()).sum()
+    }
+
+    /// Writes the groups held out as partial rows, freeing their memory.
+    pub fn spill(&mut self) -> Result<(), EncodeError> {
+        self.parts.iter_mut().try_for_each(Companion::spill)
+    }
+
+    /// The staged files this has created so far (to delete on failure).
+    pub fn staged(&self) -> impl Iterator<Item = &Path> {
+        self.parts.iter().map(|p| p.staged.as_path())
+    }
+
+    /// Writes what is held, closes the files (flushed to disk) and lists them.
+    pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
+        let mut done = Vec::with_capacity(self.parts.len());
+        for mut part in std::mem::take(&mut self.parts) {
+            part.spill()?;
+            let Some(writer) = part.writer.take() else {
+                continue; // the data file received no record
+            };
+            let bytes = crate::encode::finish_writer(writer, &part.staged)?;
+            done.push(StagedFile {
+                staged: part.staged,
+                dest: part.dest,
+                rows: part.rows,
+                bytes,
+                companions: Vec::new(),
+            });
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int32Array, StringArray};
+    use flowlake_schemas::rollup::TRAFFIC_HOURLY;
+    use flowlake_schemas::schema::file_schema;
+
+    fn batch(rows: &[(&str, &str, Option<i64>, Option<i64>)]) -> RecordBatch {
+        let schema = file_schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| -> ArrayRef {
+                let n = rows.len();
+                match f.name().as_str() {
+                    "interface_id" => {
+                        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0)))
+                    }
+                    "action" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+                    "bytes" => Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.2))),
+                    "start_time" => Arc::new(
+                        TimestampMillisecondArray::from_iter(rows.iter().map(|r| r.3))
+                            .with_timezone("UTC"),
+                    ),
+                    "protocol" => Arc::new(Int32Array::from(vec![6; n])),
+                    _ => arrow::array::new_null_array(f.data_type(), n),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    #[test]
+    fn sums_per_hour_and_key_with_sql_null_rules() {
+        let mut rollup = Rollup::new(TRAFFIC_HOURLY).unwrap();
+        let h = 1_716_613_200_000; // 05:00
+        rollup
+            .add(&batch(&[
+                ("eni-a", "ACCEPT", Some(10), Some(h + 1)),
+                ("eni-a", "ACCEPT", None, Some(h + 59 * 60_000)),
+                ("eni-a", "ACCEPT", Some(5), Some(h + HOUR_MS)),
+                ("eni-b", "REJECT", None, None),
+            ]))
+            .unwrap();
+        rollup
+            .add(&batch(&[("eni-a", "ACCEPT", Some(1), Some(h + 2))]))
+            .unwrap();
+        assert_eq!(rollup.len(), 3);
+        let out = rollup.take().unwrap().unwrap();
+        assert!(rollup.is_empty());
+        let col = |name: &str| out.column_by_name(name).unwrap().clone();
+        let (iface, hour, records, bytes) = (
+            col("interface_id"),
+            col("hour_start"),
+            col("records"),
+            col("bytes"),
+        );
+        let (iface, hour) = (
+            iface.as_string::<i32>(),
+            hour.as_primitive::<TimestampMillisecondType>(),
+        );
+        let (records, bytes) = (
+            records.as_primitive::<Int64Type>(),
+            bytes.as_primitive::<Int64Type>(),
+        );
+        let mut got: Vec<(String, Option<i64>, i64, Option<i64>)> = (0..out.num_rows())
+            .map(|i| {
+                (
+                    iface.value(i).to_owned(),
+                    hour.is_valid(i).then(|| hour.value(i)),
+                    records.value(i),
+                    bytes.is_valid(i).then(|| bytes.value(i)),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("eni-a".to_owned(), Some(h), 3, Some(11)),
+                ("eni-a".to_owned(), Some(h + HOUR_MS), 1, Some(5)),
+                ("eni-b".to_owned(), None, 1, None),
+            ]
+        );
+    }
+}
