@@ -69,8 +69,8 @@ const FOLDER_LISTINGS: usize = 16;
 pub(crate) struct CommittedOnly {
     inner: Arc<dyn ObjectStore>,
     hidden: Arc<HashSet<Path>>,
-    /// A table folder and the only subfolders a listing of it returns.
-    window: Option<(Path, Arc<Vec<Path>>)>,
+    /// Table folders, each with the only subfolders a listing of it returns.
+    windows: Vec<(Path, Arc<Vec<Path>>)>,
 }
 
 impl CommittedOnly {
@@ -79,18 +79,18 @@ impl CommittedOnly {
         CommittedOnly {
             inner,
             hidden: Arc::new(hidden),
-            window: None,
+            windows: Vec::new(),
         }
     }
 
     /// A listing of `table` lists only `folders` (paths relative to it; see
-    /// `window::window_folders`).
+    /// `window::window_folders`). Called once per table folder.
     pub(crate) fn with_window(mut self, table: Path, folders: &[String]) -> CommittedOnly {
         let folders = folders
             .iter()
             .map(|f| Path::from_iter(table.parts().chain(Path::from(f.as_str()).parts())))
             .collect();
-        self.window = Some((table, Arc::new(folders)));
+        self.windows.push((table, Arc::new(folders)));
         self
     }
 }
@@ -139,8 +139,9 @@ impl ObjectStore for CommittedOnly {
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         let hidden = self.hidden.clone();
-        let listed = match &self.window {
-            Some((table, folders)) if prefix == Some(table) => {
+        let window = self.windows.iter().find(|(table, _)| prefix == Some(table));
+        let listed = match window {
+            Some((table, folders)) => {
                 tracing::debug!(table = %table, folders = folders.len(), "Listing the window's folders only.");
                 let inner = self.inner.clone();
                 let folders = folders.clone();

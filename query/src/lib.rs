@@ -17,6 +17,7 @@ pub mod memory;
 pub mod output;
 pub mod readonly;
 pub mod reports;
+pub mod rollups;
 pub mod session;
 pub mod time;
 pub mod udf;
@@ -25,7 +26,8 @@ mod window;
 pub use memory::{ByteSize, MemorySettings};
 pub use output::{OutputFormat, write_batches};
 pub use readonly::{plan_read_only, read_only_frame, run_read_only};
-pub use reports::{REPORTS, Report, ReportOptions, run_report};
+pub use reports::{REPORTS, Report, ReportOptions, report_frame, run_report};
+pub use rollups::{Source, disable_rollups, rollup_source};
 pub use session::{LakeLocation, TimeRange, open_session};
 
 /// Why a query could not run.

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -14,6 +14,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 use flowlake_schemas::lake::{QUARANTINE_DIR, TABLE_DIR};
+use flowlake_schemas::rollup::{HOUR_START, ROLLUPS};
 use flowlake_schemas::schema::{DAY, HOUR, START_TIME, file_schema};
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
@@ -23,6 +24,7 @@ use url::Url;
 use crate::QueryError;
 use crate::committed::{CommittedOnly, uncommitted};
 use crate::memory::{MemorySettings, runtime};
+use crate::rollups::TableListing;
 use crate::udf::register_functions;
 use crate::window::window_folders;
 
@@ -100,9 +102,16 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    /// The SQL condition, or `None` for all time. Compares the partition
-    /// columns too, so whole days and hours outside the window are never read.
+    /// The SQL condition on `flows`, or `None` for all time. Compares the
+    /// partition columns too, so whole days and hours outside the window are
+    /// never read.
     pub fn condition(&self) -> Option<String> {
+        self.condition_on(START_TIME)
+    }
+
+    /// The same window on the time column `time` of any table partitioned
+    /// like `flows` (a rollup's `hour_start`).
+    pub fn condition_on(&self, time: &str) -> Option<String> {
         let bound = |t: DateTime<Utc>, after: bool| {
             let (day, hour) = (t.format("%Y-%m-%d"), t.format("%H"));
             let (strict, hour_op, time_op) = if after {
@@ -111,7 +120,7 @@ impl TimeRange {
                 ("<", "<=", "<")
             };
             format!(
-                "({DAY} {strict} '{day}' OR ({DAY} = '{day}' AND {HOUR} {hour_op} '{hour}')) AND {START_TIME} {time_op} TIMESTAMP '{}'",
+                "({DAY} {strict} '{day}' OR ({DAY} = '{day}' AND {HOUR} {hour_op} '{hour}')) AND {time} {time_op} TIMESTAMP '{}'",
                 t.format("%Y-%m-%dT%H:%M:%S%.3fZ")
             )
         };
@@ -124,9 +133,54 @@ impl TimeRange {
         .collect();
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
+
+    /// Whether both ends (where given) fall on whole hours, so that a
+    /// rollup's hours select exactly the records `flows` selects.
+    pub fn is_hour_aligned(&self) -> bool {
+        [self.from, self.to]
+            .into_iter()
+            .flatten()
+            .all(|t| t.timestamp_millis().rem_euclid(3_600_000) == 0)
+    }
 }
 
-/// Opens a session with `flows`, `quarantine` and the functions registered,
+/// Registers the Hive-partitioned Parquet folder `dir` as table `name`, as a
+/// view through `condition` (the session's window) when there is one.
+async fn register_partitioned(
+    ctx: &SessionContext,
+    lake: &LakeLocation,
+    dir: &str,
+    name: &str,
+    schema: SchemaRef,
+    condition: Option<String>,
+) -> Result<(), QueryError> {
+    let url = ListingTableUrl::parse(lake.table_url(dir)?)?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![
+            (DAY.to_owned(), DataType::Utf8),
+            (HOUR.to_owned(), DataType::Utf8),
+        ]);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    let table = Arc::new(ListingTable::try_new(config)?);
+    match condition {
+        None => {
+            ctx.register_table(name, table)?;
+        }
+        Some(condition) => {
+            ctx.register_table(format!("{name}_unfiltered"), table)?;
+            ctx.sql(&format!(
+                "CREATE VIEW {name} AS SELECT * FROM {name}_unfiltered WHERE {condition}"
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens a session with `flows`, the rollup tables, `quarantine` and the functions registered,
 /// its operators held to `memory` (spilling to disk beyond it).
 pub async fn open_session(
     lake: &LakeLocation,
@@ -134,43 +188,44 @@ pub async fn open_session(
     threads: usize,
     memory: &MemorySettings,
 ) -> Result<SessionContext, QueryError> {
-    let config = SessionConfig::new()
-        .with_target_partitions(threads.max(1))
-        .with_information_schema(true);
-    let ctx = SessionContext::new_with_config_rt(config, runtime(memory)?);
     let (store_url, store, root) = lake.store()?;
     let hidden = uncommitted(store.as_ref(), &root).await?;
     let folders = window_folders(range.from, range.to);
+    let table_path =
+        |dir: &str| StorePath::from_iter(root.parts().chain(StorePath::from(dir).parts()));
+    let tables: Vec<(String, StorePath)> = std::iter::once(TABLE_DIR)
+        .chain(ROLLUPS.iter().map(|t| t.name))
+        .map(|dir| (dir.to_owned(), table_path(dir)))
+        .collect();
     let mut view = CommittedOnly::new(store, hidden);
     if let Some(folders) = &folders {
-        let table = StorePath::from_iter(root.parts().chain(StorePath::from(TABLE_DIR).parts()));
-        view = view.with_window(table, folders);
+        for (_, path) in &tables {
+            view = view.with_window(path.clone(), folders);
+        }
     }
-    ctx.register_object_store(&store_url, Arc::new(view));
+    let view = Arc::new(view);
+    let listing = TableListing::new(view.clone(), tables, *range);
+    let config = SessionConfig::new()
+        .with_target_partitions(threads.max(1))
+        .with_information_schema(true)
+        .with_extension(Arc::new(listing));
+    let ctx = SessionContext::new_with_config_rt(config, runtime(memory)?);
+    ctx.register_object_store(&store_url, view);
     register_functions(&ctx);
 
-    let flows_url = ListingTableUrl::parse(lake.table_url(TABLE_DIR)?)?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![
-            (DAY.to_owned(), DataType::Utf8),
-            (HOUR.to_owned(), DataType::Utf8),
-        ]);
-    let config = ListingTableConfig::new(flows_url)
-        .with_listing_options(options)
-        .with_schema(file_schema());
-    let table = Arc::new(ListingTable::try_new(config)?);
-    match range.condition() {
-        None => {
-            ctx.register_table("flows", table)?;
-        }
-        Some(condition) => {
-            ctx.register_table("flows_unfiltered", table)?;
-            ctx.sql(&format!(
-                "CREATE VIEW flows AS SELECT * FROM flows_unfiltered WHERE {condition}"
-            ))
-            .await?;
-        }
+    let flows = range.condition();
+    register_partitioned(&ctx, lake, TABLE_DIR, "flows", file_schema(), flows).await?;
+    for table in ROLLUPS {
+        let condition = range.condition_on(HOUR_START);
+        register_partitioned(
+            &ctx,
+            lake,
+            table.name,
+            table.name,
+            table.schema(),
+            condition,
+        )
+        .await?;
     }
 
     let quarantine_url = ListingTableUrl::parse(lake.table_url(QUARANTINE_DIR)?)?;

@@ -8,7 +8,8 @@ use chrono::Utc;
 use clap::Args;
 use flowlake_query::time::parse_time;
 use flowlake_query::{
-    OutputFormat, REPORTS, ReportOptions, TimeRange, open_session, run_report, write_batches,
+    OutputFormat, REPORTS, ReportOptions, TimeRange, disable_rollups, open_session, report_frame,
+    run_report, write_batches,
 };
 
 use super::Outcome;
@@ -53,6 +54,15 @@ pub(crate) struct ReportArgs {
     /// Output format: table, csv, json, jsonl or parquet.
     #[arg(long, default_value = "table")]
     format: OutputFormat,
+
+    /// Print where the report reads from (the per-hour rollups or flows,
+    /// and why) and its query plan, instead of running it.
+    #[arg(long)]
+    explain: bool,
+
+    /// Read flows even when the per-hour rollups cover the window.
+    #[arg(long)]
+    no_rollups: bool,
 
     /// Write to this file instead of standard output.
     #[arg(long, short)]
@@ -136,10 +146,24 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     } else if args.count.is_some() {
         bail!("--count applies to top-talkers only");
     }
+    if args.no_rollups {
+        disable_rollups(&ctx);
+    }
     let options = ReportOptions {
         limit: args.limit,
         order_by: args.by,
     };
+    if args.explain {
+        let (df, source) = report_frame(&ctx, report, &options).await?;
+        let explained = df.explain(false, false)?;
+        let schema = explained.schema().inner().clone();
+        let plan = explained.collect().await?;
+        let mut out = open_output(args.output.as_ref())?;
+        writeln!(out, "{}: {}", report.name, source.why)?;
+        write_batches(&mut *out, OutputFormat::Table, &schema, &plan)?;
+        out.flush()?;
+        return Ok(Outcome::Done);
+    }
     let (schema, batches) = run_report(&ctx, report, &options).await?;
     let mut out = open_output(args.output.as_ref())?;
     write_batches(&mut *out, args.format, &schema, &batches)?;

@@ -2,12 +2,19 @@
 //! Trino, DuckDB and Spark also run (no flowlake-only functions: they read
 //! derived columns stored at ingest). To add one, write `<name>.sql` here
 //! (first comment line = description) and add a row to [`REPORTS`].
+//!
+//! A report may also have `<name>.rollup.sql`: the same question over the
+//! per-hour rollup tables, which answers a month in a fraction of the time.
+//! It runs when [`crate::rollups::rollup_source`] says the rollups cover
+//! the window, and must give the same rows as `<name>.sql` (a test runs
+//! both in DuckDB over the same lake and compares them).
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use datafusion::prelude::{SessionContext, col};
+use datafusion::prelude::{DataFrame, SessionContext, col};
 
 use crate::QueryError;
+use crate::rollups::{Source, rollup_source};
 
 /// A named report.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +23,8 @@ pub struct Report {
     pub name: &'static str,
     /// The SQL (no LIMIT: the runner applies one).
     pub sql: &'static str,
+    /// The same question over the rollup tables, if it can be asked there.
+    pub rollup_sql: Option<&'static str>,
     /// Rows shown unless `--limit` says otherwise.
     pub default_limit: usize,
 }
@@ -36,51 +45,61 @@ pub const REPORTS: &[Report] = &[
     Report {
         name: "summary",
         sql: include_str!("summary.sql"),
+        rollup_sql: Some(include_str!("summary.rollup.sql")),
         default_limit: 100,
     },
     Report {
         name: "top-sources",
         sql: include_str!("top-sources.sql"),
+        rollup_sql: Some(include_str!("top-sources.rollup.sql")),
         default_limit: 20,
     },
     Report {
         name: "top-destinations",
         sql: include_str!("top-destinations.sql"),
+        rollup_sql: Some(include_str!("top-destinations.rollup.sql")),
         default_limit: 20,
     },
     Report {
         name: "top-pairs",
         sql: include_str!("top-pairs.sql"),
+        rollup_sql: Some(include_str!("top-pairs.rollup.sql")),
         default_limit: 20,
     },
     Report {
         name: "top-talkers",
         sql: include_str!("top-talkers.sql"),
+        rollup_sql: None,
         default_limit: 20,
     },
     Report {
         name: "rejected-sources",
         sql: include_str!("rejected-sources.sql"),
+        rollup_sql: Some(include_str!("rejected-sources.rollup.sql")),
         default_limit: 20,
     },
     Report {
         name: "rejected-ports",
         sql: include_str!("rejected-ports.sql"),
+        rollup_sql: Some(include_str!("rejected-ports.rollup.sql")),
         default_limit: 20,
     },
     Report {
         name: "ssh-rdp-external",
         sql: include_str!("ssh-rdp-external.sql"),
+        rollup_sql: Some(include_str!("ssh-rdp-external.rollup.sql")),
         default_limit: 50,
     },
     Report {
         name: "interfaces",
         sql: include_str!("interfaces.sql"),
+        rollup_sql: Some(include_str!("interfaces.rollup.sql")),
         default_limit: 50,
     },
     Report {
         name: "log-status",
         sql: include_str!("log-status.sql"),
+        rollup_sql: Some(include_str!("log-status.rollup.sql")),
         default_limit: 50,
     },
 ];
@@ -102,13 +121,42 @@ pub struct ReportOptions {
     pub order_by: Option<String>,
 }
 
-/// Runs a report on a session from `open_session` (time range applied there).
-pub async fn run_report(
+/// The SQL a report runs on this session, and where it reads from.
+pub async fn report_sql(
+    ctx: &SessionContext,
+    report: &Report,
+) -> Result<(&'static str, Source), QueryError> {
+    let Some(rollup_sql) = report.rollup_sql else {
+        let why = format!("reads flows: {} has no rollup form", report.name);
+        return Ok((
+            report.sql,
+            Source {
+                rollups: false,
+                why,
+            },
+        ));
+    };
+    let source = rollup_source(ctx).await?;
+    Ok((
+        if source.rollups {
+            rollup_sql
+        } else {
+            report.sql
+        },
+        source,
+    ))
+}
+
+/// The report as a DataFrame (ranked and limited as `options` say), and
+/// where it reads from: for `--explain`, and for [`run_report`].
+pub async fn report_frame(
     ctx: &SessionContext,
     report: &Report,
     options: &ReportOptions,
-) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
-    let mut df = ctx.sql(report.sql).await?;
+) -> Result<(DataFrame, Source), QueryError> {
+    let (sql, source) = report_sql(ctx, report).await?;
+    tracing::debug!(report = report.name, why = %source.why, "Report source.");
+    let mut df = ctx.sql(sql).await?;
     if let Some(column) = &options.order_by {
         df = df.sort(vec![col(column.as_str()).sort(false, false)])?;
     }
@@ -116,6 +164,16 @@ pub async fn run_report(
     if limit > 0 {
         df = df.limit(0, Some(limit))?;
     }
+    Ok((df, source))
+}
+
+/// Runs a report on a session from `open_session` (time range applied there).
+pub async fn run_report(
+    ctx: &SessionContext,
+    report: &Report,
+    options: &ReportOptions,
+) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+    let (df, _) = report_frame(ctx, report, options).await?;
     let schema: SchemaRef = df.schema().inner().clone();
     let batches = df
         .collect()
@@ -132,7 +190,9 @@ mod tests {
     fn every_report_has_a_description_and_no_limit() {
         for r in REPORTS {
             assert!(!r.description().is_empty(), "{}", r.name);
-            assert!(!r.sql.to_uppercase().contains("LIMIT"), "{}", r.name);
+            for sql in std::iter::once(r.sql).chain(r.rollup_sql) {
+                assert!(!sql.to_uppercase().contains("LIMIT"), "{}", r.name);
+            }
         }
         assert!(find("nope").is_err());
     }
