@@ -699,6 +699,12 @@ impl Model {
         self.check(named == table, || {
             format!("(c) the ledger names {named:?}, the table holds {table:?}")
         });
+        for rollup in ROLLUP_TABLES {
+            let companions = files_under(&self.lake.join(rollup));
+            self.check(companions == table, || {
+                format!("(c) {rollup} holds {companions:?}, the table {table:?}")
+            });
+        }
     }
 
     /// (b): DuckDB over every Parquet file under flows/ sees each expected
@@ -813,6 +819,9 @@ fn the_lake_follows_a_model_through_crashes_changes_and_two_writers() {
     };
     for seed in seeds {
         let m = run_sequence(seed, python.clone());
+        // After every crash, change and race: the rollups still sum exactly
+        // the committed records.
+        assert_rollups_agree(&python, &m.lake);
         // Every crash step must have crashed the binary at least once:
         // otherwise the sequence did not test it.
         for step in CRASH_STEPS.iter().filter(|s| !m.crashed.contains_key(**s)) {

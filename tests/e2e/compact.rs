@@ -191,6 +191,7 @@ fn small_unit_files_are_merged_once_and_objects_files_are_left() {
     assert_eq!(duckdb_ids(&python, &lake), sent);
     assert_eq!(count(&lake), sent.len() as u64);
     assert_ledger_at_rest(&lake, sink_records);
+    assert_rollups_agree(&python, &lake);
 
     // Again: nothing left to do, nothing changes.
     let again = compact(&lake, &["--older-than", "0s"]);
@@ -245,6 +246,7 @@ fn a_crash_at_any_step_of_a_compaction_never_loses_or_double_counts() {
         );
         assert_eq!(duckdb_ids(&python, &lake), sent, "after {point}:{n}");
         assert_ledger_at_rest(&lake, REQUESTS * PER_REQUEST);
+        assert_rollups_agree(&python, &lake);
         assert_eq!(per_partition(&data_files(&lake)).len(), 3);
     }
 }

@@ -40,8 +40,10 @@ fn assert_exactly(lake: &Path, expected: u64) {
     }
     named.sort();
     assert_eq!(named, table, "ledger and table agree");
+    assert_companions_match(lake);
     if let Some(python) = python() {
         assert_eq!(read_lake(&python, lake)["rows"], expected, "DuckDB agrees");
+        assert_rollups_agree(&python, lake);
     }
 }
 

@@ -609,6 +609,36 @@ pub(crate) fn assert_ledger_names_every_file_once(lake: &Path) {
         .map(|f| format!("flows/{f}"))
         .collect();
     assert_eq!(named, table, "the ledger must name each data file once");
+    assert_companions_match(lake);
+}
+
+/// The per-hour rollup tables beside `flows/` (the lake layout README.md
+/// documents).
+pub(crate) const ROLLUP_TABLES: &[&str] = &["traffic_hourly", "talkers_hourly"];
+
+/// At rest each rollup table holds exactly one companion per data file,
+/// under the same partition and name.
+pub(crate) fn assert_companions_match(lake: &Path) {
+    let data = files_under(&lake.join("flows"));
+    for table in ROLLUP_TABLES {
+        assert_eq!(
+            files_under(&lake.join(table)),
+            data,
+            "{table}: one companion per data file"
+        );
+    }
+}
+
+/// DuckDB (tests/py/rollups_agree.py) finds every rollup table equal to the
+/// same per-hour aggregate of the flows records.
+pub(crate) fn assert_rollups_agree(python: &Path, lake: &Path) {
+    let r = py(python, "rollups_agree.py", &[lake.to_str().unwrap()]);
+    for table in ROLLUP_TABLES {
+        let t = &r[*table];
+        assert_eq!(t["missing"], 0, "{table} lacks or misstates groups of flows: {r}");
+        assert_eq!(t["extra"], 0, "{table} has groups flows lacks: {r}");
+        assert_eq!(t["records"], r["flows"], "{table} sums every record: {r}");
+    }
 }
 
 /// Pending intents in a local lake (files under `_flowlake/pending/`).

@@ -54,6 +54,7 @@ fn expected_after() -> (u64, u64) {
 
 fn assert_at_rest(python: &Path, lake: &Path) {
     assert_ledger_names_every_file_once(lake);
+    assert_rollups_agree(python, lake);
     let rows = lake_rows(python, lake, &["bytes"]);
     let (n, b) = expected_after();
     assert_eq!(rows.len() as u64, n);

@@ -263,3 +263,100 @@ fn a_window_lists_only_the_partition_folders_it_can_touch() {
     let (folders, whole) = listed_folders(lake, &[]);
     assert!(whole && folders.is_empty(), "{folders:?}");
 }
+
+/// `flowlake report <name> --explain`'s first line: where it reads from.
+fn report_source(lake: &std::path::Path, name: &str, extra: &[&str]) -> String {
+    let mut args = vec!["report", name, "--lake", lake.to_str().unwrap(), "--explain"];
+    args.extend_from_slice(extra);
+    ok(&mut flowlake(&args))
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn reports_read_the_rollups_when_they_cover_the_window_and_flows_otherwise() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    // Whole hours: 2024-05-25T01:00Z to 04:00Z.
+    let (from, to) = (1_716_598_800i64, 1_716_609_600i64);
+    let raw = py(
+        &python,
+        "raw_reports.py",
+        &[
+            s.sample.to_str().unwrap(),
+            "--from",
+            &from.to_string(),
+            "--to",
+            &to.to_string(),
+        ],
+    );
+    let window = [
+        "--from",
+        "2024-05-25T01:00:00Z",
+        "--to",
+        "2024-05-25T04:00:00Z",
+    ];
+    let rows = |lake: &std::path::Path, name: &str, extra: &[&str]| {
+        let mut args = window.to_vec();
+        args.extend_from_slice(&["--limit", "0"]);
+        args.extend_from_slice(extra);
+        report(lake, name, &args)
+    };
+    for (name, _) in REPORT_KEYS {
+        let source = report_source(&s.lake, name, &window);
+        assert!(source.contains("reads the per-hour rollups"), "{source}");
+        compare_report(name, &rows(&s.lake, name, &[]), raw[*name].as_array().unwrap());
+        let forced = report_source(&s.lake, name, &[&window[..], &["--no-rollups"]].concat());
+        assert!(forced.contains("reads flows: rollups turned off"), "{forced}");
+    }
+    let source = report_source(&s.lake, "top-talkers", &window);
+    assert!(source.contains("no rollup form"), "{source}");
+    let source = report_source(&s.lake, "summary", &["--from", "2024-05-25T01:30:00Z"]);
+    assert!(source.contains("whole hours"), "{source}");
+
+    // A data file without its companion (as written before rollups): the
+    // reports read flows, and the answers do not change.
+    let lake = copy_lake(&s.lake, "lake-partly-rolled-up");
+    let victim = files_under(&lake.join("talkers_hourly"))
+        .into_iter()
+        .find(|f| f.starts_with("day=2024-05-25/hour=02/"))
+        .unwrap();
+    std::fs::remove_file(lake.join("talkers_hourly").join(&victim)).unwrap();
+    for (name, _) in REPORT_KEYS {
+        let source = report_source(&lake, name, &window);
+        assert!(
+            source.contains("reads flows: 1 of") && source.contains("talkers_hourly"),
+            "{source}"
+        );
+        compare_report(name, &rows(&lake, name, &[]), raw[*name].as_array().unwrap());
+    }
+}
+
+#[test]
+fn every_rollup_report_gives_its_flows_report_answer_in_duckdb() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    let reports = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("query/src/reports");
+    let out = py(
+        &python,
+        "rollup_reports.py",
+        &[s.lake.to_str().unwrap(), reports.to_str().unwrap()],
+    );
+    let out = out.as_object().unwrap();
+    assert_eq!(out.len(), REPORT_KEYS.len(), "{:?}", out.keys());
+    for (name, answers) in out {
+        let flows = answers["flows"].as_array().unwrap();
+        assert!(!flows.is_empty(), "{name}: the sample exercises this report");
+        assert_eq!(flows, answers["rollups"].as_array().unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn the_rollup_tables_sum_exactly_the_flows_records() {
+    let Some(python) = python() else { return };
+    let s = shared();
+    assert_companions_match(&s.lake);
+    assert_rollups_agree(&python, &s.lake);
+}
