@@ -42,6 +42,12 @@ pub struct Panel {
     /// The query, with `{bucket}` and `{bucket_seconds}` placeholders for
     /// time series.
     pub sql: String,
+    /// The same query over the per-hour rollup tables (`traffic_hourly`,
+    /// `talkers_hourly`), run instead when they cover the page's window and,
+    /// for a time series, its step is whole hours. It must give the same
+    /// rows as `sql`.
+    #[serde(default)]
+    pub rollup_sql: Option<String>,
 }
 
 /// How a panel's rows are drawn, and which columns it expects.

@@ -9,10 +9,10 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use chrono::{DateTime, Utc};
-use flowlake_query::{SessionContext, run_read_only};
+use flowlake_query::{SessionContext, rollup_source, run_read_only};
 
 use crate::DashboardError;
-use crate::definition::{Dashboard, Panel};
+use crate::definition::{Chart, Dashboard, Panel};
 
 /// The time a page covers and the step of its time series.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +53,12 @@ impl Window {
         }
     }
 
+    /// Whether `panel` may read rollups in this window: a time series only
+    /// if its step is whole hours (a rollup row is one hour).
+    fn whole_hours(&self, panel: &Panel) -> bool {
+        panel.chart != Chart::Timeseries || self.bucket_seconds % 3_600 == 0
+    }
+
     /// Fills in what the user left open from the lake's first and last
     /// record (`None` when the window holds no records at all).
     pub async fn resolve(
@@ -63,9 +69,15 @@ impl Window {
         if let (Some(from), Some(to)) = (from, to) {
             return Ok(Some(Window::new(from, to)));
         }
-        let rows = query_rows(ctx, "SELECT MIN(start_time), MAX(start_time) FROM flows")
-            .await
-            .map_err(DashboardError::Lake)?;
+        // The rollups know the first and last start of every hour: a
+        // month's bounds from thousands of rows instead of every record.
+        let covered = rollup_source(ctx).await.is_ok_and(|s| s.rollups);
+        let sql = if covered {
+            "SELECT MIN(first_start), MAX(last_start) FROM traffic_hourly"
+        } else {
+            "SELECT MIN(start_time), MAX(start_time) FROM flows"
+        };
+        let rows = query_rows(ctx, sql).await.map_err(DashboardError::Lake)?;
         let (first, last) = match rows.rows.first().map(Vec::as_slice) {
             Some([Cell::Time(first), Cell::Time(last)]) => (*first, *last),
             _ => return Ok(None),
@@ -114,6 +126,10 @@ pub struct PanelResult {
     pub outcome: Result<Rows, String>,
     /// How long its query took.
     pub elapsed: Duration,
+    /// The SQL that ran, placeholders filled.
+    pub sql: String,
+    /// Whether it read the per-hour rollups (else `flows`).
+    pub from_rollups: bool,
 }
 
 /// A dashboard after its panels ran.
@@ -133,10 +149,19 @@ pub async fn run_dashboard(
     dashboard: &Dashboard,
     window: &Window,
 ) -> DashboardResult {
+    let rollups = match rollup_source(ctx).await {
+        Ok(source) => source.rollups,
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not tell whether the rollups cover the window; reading flows.");
+            false
+        }
+    };
     let mut panels = Vec::with_capacity(dashboard.panels.len());
     for panel in &dashboard.panels {
         let started = Instant::now();
-        let outcome = run_panel(ctx, panel, window).await;
+        let from_rollups = rollups && panel.rollup_sql.is_some() && window.whole_hours(panel);
+        let sql = bind(panel, window, from_rollups);
+        let outcome = query_rows(ctx, &sql).await;
         let elapsed = started.elapsed();
         if let Err(e) = &outcome {
             tracing::warn!(dashboard = %dashboard.name, panel = %panel.id, error = %e, "Panel failed.");
@@ -146,6 +171,8 @@ pub async fn run_dashboard(
             panel: panel.clone(),
             outcome,
             elapsed,
+            sql,
+            from_rollups,
         });
     }
     DashboardResult {
@@ -154,16 +181,14 @@ pub async fn run_dashboard(
     }
 }
 
-/// The panel's SQL with its placeholders filled.
-pub fn bind(panel: &Panel, window: &Window) -> String {
-    panel
-        .sql
-        .replace("{bucket}", &format!("'{} seconds'", window.bucket_seconds))
+/// The panel's SQL (its rollup form if `rollups`) with its placeholders filled.
+pub fn bind(panel: &Panel, window: &Window, rollups: bool) -> String {
+    let sql = match (&panel.rollup_sql, rollups) {
+        (Some(sql), true) => sql,
+        _ => &panel.sql,
+    };
+    sql.replace("{bucket}", &format!("'{} seconds'", window.bucket_seconds))
         .replace("{bucket_seconds}", &window.bucket_seconds.to_string())
-}
-
-async fn run_panel(ctx: &SessionContext, panel: &Panel, window: &Window) -> Result<Rows, String> {
-    query_rows(ctx, &bind(panel, window)).await
 }
 
 /// Runs read-only `sql` into rows (the dashboard server's SQL box too).

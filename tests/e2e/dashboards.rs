@@ -359,6 +359,37 @@ fn rendered_file_is_self_contained_and_shows_what_duckdb_finds() {
         page["svg_paths"].as_u64().unwrap() > 0,
         "no chart lines drawn"
     );
+    // Six hours step by 5 minutes: the series read flows, the rest the
+    // per-hour rollups, which cover the whole lake.
+    let source = |page: &Value, id: &str| page["panels"][id]["source"].clone();
+    assert_eq!(source(&page, "traffic/flows-over-time"), "flows");
+    assert_eq!(source(&page, "traffic/totals"), "rollups");
+    assert_eq!(source(&page, "top-talkers/top-sources"), "rollups");
+
+    // A week steps by whole hours: every panel with a rollup form reads the
+    // rollups, and still shows what DuckDB finds in flows.
+    let week = dir.join("week.html");
+    let (from, to) = ("2024-05-22T00:00:00Z", "2024-05-29T00:00:00Z");
+    ok(&mut render(lake, &week, &["--from", from, "--to", to]));
+    let expected = py(
+        python.as_path(),
+        "dashboard_expected.py",
+        &[lake.to_str().unwrap(), "1716336000", "1716940800"],
+    );
+    let page = open(
+        &python,
+        &browser,
+        &dir,
+        &format!("file://{}", week.display()),
+    );
+    for dashboard in DASHBOARDS {
+        check_panels(&page, dashboard, &expected);
+    }
+    for (id, panel) in page["panels"].as_object().unwrap() {
+        if id != "log-health/quarantine" {
+            assert_eq!(panel["source"], "rollups", "{id}");
+        }
+    }
 
     // Choosing dashboards, and a name that is not there.
     let only = dir.join("rejected.html");

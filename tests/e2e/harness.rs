@@ -635,7 +635,10 @@ pub(crate) fn assert_rollups_agree(python: &Path, lake: &Path) {
     let r = py(python, "rollups_agree.py", &[lake.to_str().unwrap()]);
     for table in ROLLUP_TABLES {
         let t = &r[*table];
-        assert_eq!(t["missing"], 0, "{table} lacks or misstates groups of flows: {r}");
+        assert_eq!(
+            t["missing"], 0,
+            "{table} lacks or misstates groups of flows: {r}"
+        );
         assert_eq!(t["extra"], 0, "{table} has groups flows lacks: {r}");
         assert_eq!(t["records"], r["flows"], "{table} sums every record: {r}");
     }

@@ -266,7 +266,13 @@ fn a_window_lists_only_the_partition_folders_it_can_touch() {
 
 /// `flowlake report <name> --explain`'s first line: where it reads from.
 fn report_source(lake: &std::path::Path, name: &str, extra: &[&str]) -> String {
-    let mut args = vec!["report", name, "--lake", lake.to_str().unwrap(), "--explain"];
+    let mut args = vec![
+        "report",
+        name,
+        "--lake",
+        lake.to_str().unwrap(),
+        "--explain",
+    ];
     args.extend_from_slice(extra);
     ok(&mut flowlake(&args))
         .lines()
@@ -307,9 +313,16 @@ fn reports_read_the_rollups_when_they_cover_the_window_and_flows_otherwise() {
     for (name, _) in REPORT_KEYS {
         let source = report_source(&s.lake, name, &window);
         assert!(source.contains("reads the per-hour rollups"), "{source}");
-        compare_report(name, &rows(&s.lake, name, &[]), raw[*name].as_array().unwrap());
+        compare_report(
+            name,
+            &rows(&s.lake, name, &[]),
+            raw[*name].as_array().unwrap(),
+        );
         let forced = report_source(&s.lake, name, &[&window[..], &["--no-rollups"]].concat());
-        assert!(forced.contains("reads flows: rollups turned off"), "{forced}");
+        assert!(
+            forced.contains("reads flows: rollups turned off"),
+            "{forced}"
+        );
     }
     let source = report_source(&s.lake, "top-talkers", &window);
     assert!(source.contains("no rollup form"), "{source}");
@@ -330,7 +343,11 @@ fn reports_read_the_rollups_when_they_cover_the_window_and_flows_otherwise() {
             source.contains("reads flows: 1 of") && source.contains("talkers_hourly"),
             "{source}"
         );
-        compare_report(name, &rows(&lake, name, &[]), raw[*name].as_array().unwrap());
+        compare_report(
+            name,
+            &rows(&lake, name, &[]),
+            raw[*name].as_array().unwrap(),
+        );
     }
 }
 
@@ -348,7 +365,10 @@ fn every_rollup_report_gives_its_flows_report_answer_in_duckdb() {
     assert_eq!(out.len(), REPORT_KEYS.len(), "{:?}", out.keys());
     for (name, answers) in out {
         let flows = answers["flows"].as_array().unwrap();
-        assert!(!flows.is_empty(), "{name}: the sample exercises this report");
+        assert!(
+            !flows.is_empty(),
+            "{name}: the sample exercises this report"
+        );
         assert_eq!(flows, answers["rollups"].as_array().unwrap(), "{name}");
     }
 }

@@ -32,7 +32,7 @@ class Page(HTMLParser):
         if tag == "html" and a.get("data-ready") == "true":
             self.out["ready"] = True
         if tag == "section" and "data-panel" in a:
-            self.panel = {"status": a.get("data-status"), "chart": a.get("data-chart"),
+            self.panel = {"status": a.get("data-status"), "chart": a.get("data-chart"), "source": a.get("data-source"),
                           "bars": [], "stats": {}, "series": {}, "rows": [], "error": ""}
             if a["data-panel"] == "sql":
                 self.out["sql"] = self.panel

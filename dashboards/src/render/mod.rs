@@ -166,9 +166,11 @@ fn render_panel(page: &PageContext, dashboard: &str, result: &PanelResult) -> St
     } else {
         "panel"
     };
-    let sql = match &page.window {
-        Some(window) => crate::run::bind(panel, window),
-        None => panel.sql.clone(),
+    let sql = &result.sql;
+    let source = if result.from_rollups {
+        "rollups"
+    } else {
+        "flows"
     };
     let open = match &page.live {
         Some(live) => {
@@ -182,7 +184,7 @@ fn render_panel(page: &PageContext, dashboard: &str, result: &PanelResult) -> St
         None => String::new(),
     };
     format!(
-        r#"<section class="{class}" id="{dashboard}-{id}" data-panel="{dashboard}/{id}" data-chart="{chart:?}" data-status="{status}" data-ms="{ms}"><h3>{title}<small>{seconds:.2} s</small></h3>{content}<details><summary>SQL{open}</summary><pre>{sql}</pre></details></section>"#,
+        r#"<section class="{class}" id="{dashboard}-{id}" data-panel="{dashboard}/{id}" data-chart="{chart:?}" data-status="{status}" data-source="{source}" data-ms="{ms}"><h3>{title}<small>{seconds:.2} s</small></h3>{content}<details><summary>SQL{open}</summary><pre>{sql}</pre></details></section>"#,
         id = escape(&panel.id),
         dashboard = escape(dashboard),
         chart = panel.chart,
