@@ -11,7 +11,7 @@
 //!    query (`SELECT`, `WITH`, `VALUES`, `EXPLAIN` of a query, `SHOW`/
 //!    `DESCRIBE`, which become queries of `information_schema`).
 //! 2. Every relation it names (CTEs aside) is a table or view already
-//!    registered in the session (`flows`, `quarantine`, `information_schema`):
+//!    registered in the session (`flows`, the rollups, `quarantine`, `information_schema`):
 //!    no file paths, URLs or table functions.
 //! 3. The logical plan has no DDL, DML, `COPY` or statement node, checked by
 //!    DataFusion's own [`SQLOptions`] (belt and braces for 1).
@@ -38,7 +38,7 @@ pub async fn plan_read_only(ctx: &SessionContext, sql: &str) -> Result<LogicalPl
     for reference in state.resolve_table_references(&statement)? {
         if !ctx.table_exist(reference.clone())? {
             return Err(QueryError::NotReadOnly(format!(
-                "`{reference}` is not a table of the lake: only flows, quarantine and information_schema can be read here (no file paths, URLs or table functions)"
+                "`{reference}` is not a table of the lake: only the lake's tables (flows, traffic_hourly, talkers_hourly, quarantine, ...) and information_schema can be read here (no file paths, URLs or table functions)"
             )));
         }
     }

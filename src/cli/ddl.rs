@@ -1,7 +1,7 @@
 //! `flowlake ddl`: DDL so other engines read the lake as it is.
 
 use clap::{Args, ValueEnum};
-use flowlake_schemas::ddl::{Engine, create_table};
+use flowlake_schemas::ddl::{Engine, create_rollup_tables, create_table};
 
 use super::Outcome;
 
@@ -26,6 +26,11 @@ pub(crate) struct DdlArgs {
     /// Table name to create.
     #[arg(long, default_value = "flows")]
     table: String,
+
+    /// Also create the per-hour rollup tables (traffic_hourly,
+    /// talkers_hourly) under their own names.
+    #[arg(long)]
+    rollups: bool,
 }
 
 pub(crate) fn run(args: DdlArgs) -> anyhow::Result<Outcome> {
@@ -36,5 +41,8 @@ pub(crate) fn run(args: DdlArgs) -> anyhow::Result<Outcome> {
         EngineArg::Duckdb => Engine::DuckDb,
     };
     println!("{}", create_table(engine, &args.table, &args.lake));
+    if args.rollups {
+        println!("\n{}", create_rollup_tables(engine, &args.lake));
+    }
     Ok(Outcome::Done)
 }

@@ -198,6 +198,22 @@ fn duckdb_reads_the_lake_with_the_generated_ddl() {
         .unwrap();
     assert_eq!(theirs, ours);
     assert!(ours > 0);
+
+    // With the rollup tables: DuckDB sums them to the same count.
+    let ddl = ok(&mut flowlake(&[
+        "ddl",
+        "--engine",
+        "duckdb",
+        "--rollups",
+        "--lake",
+        s.lake.to_str().unwrap(),
+    ]));
+    let script = "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(*[con.execute(f\"SELECT sum(records) FROM {t} WHERE action = 'REJECT'\").fetchone()[0] for t in ('traffic_hourly', 'talkers_hourly')])";
+    let sums: Vec<u64> = py_inline(&python, script, &[&ddl])
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(sums, vec![ours, ours]);
 }
 
 /// The folders a report's store listings named (`FLOWLAKE_LOG` debug lines
