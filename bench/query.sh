@@ -42,17 +42,6 @@ if [ ! -d "$lake/flows" ]; then
   "$bin" ingest dir "$sample" --lake "$lake" --quiet >/dev/null
 fi
 
-# Wall seconds and peak RSS (MiB) of a command: "seconds MiB", or "failed".
-measure() {
-  if /usr/bin/time -o "$work/time.txt" -f '%e %M' "$@" >/dev/null 2>"$work/stderr.txt"; then
-    awk '{ printf "%s %d\n", $1, $2 / 1024 }' "$work/time.txt"
-  else
-    echo "failed 0"
-    tail -n 3 "$work/stderr.txt" >&2
-  fi
-}
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "failed") }'; }
-
 memory_flag=()
 [ -n "${MEMORY_LIMIT:-}" ] && memory_flag=(--memory-limit "$MEMORY_LIMIT")
 if [ -n "${REPORTS:-}" ]; then

@@ -10,7 +10,7 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use flowlake_dashboards::server::{ServerOptions, serve};
 use flowlake_dashboards::{Dashboard, PageContext, Window, render_page, run_dashboard};
-use flowlake_query::open_session;
+use flowlake_query::{disable_rollups, open_session};
 
 use super::Outcome;
 use super::lake_args::{LakeArgs, MemoryArgs};
@@ -94,6 +94,10 @@ pub(crate) struct RenderArgs {
 
     #[command(flatten)]
     memory: MemoryArgs,
+
+    /// Read flows even where the per-hour rollups cover the page.
+    #[arg(long)]
+    no_rollups: bool,
 }
 
 pub(crate) async fn run(command: DashboardCommand) -> anyhow::Result<Outcome> {
@@ -117,6 +121,9 @@ async fn render(args: RenderArgs) -> anyhow::Result<Outcome> {
     let range = args.time.range()?;
     let started = Instant::now();
     let ctx = open_session(&lake, &range, threads(), &args.memory.settings()).await?;
+    if args.no_rollups {
+        disable_rollups(&ctx);
+    }
     let now = Utc::now();
     let window = Window::resolve(&ctx, range.from, range.to).await?;
     let run_in = window.unwrap_or_else(|| Window::new(now, now));
