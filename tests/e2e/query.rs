@@ -5,6 +5,13 @@ use serde_json::Value;
 
 use crate::harness::*;
 
+/// raw_reports.py's answers for the records starting in `[from, to)` (Unix seconds).
+fn raw_window(python: &std::path::Path, sample: &std::path::Path, from: i64, to: i64) -> Value {
+    let (from, to) = (from.to_string(), to.to_string());
+    let args = [sample.to_str().unwrap(), "--from", &from, "--to", &to];
+    py(python, "raw_reports.py", &args)
+}
+
 fn report(lake: &std::path::Path, name: &str, extra: &[&str]) -> Vec<Value> {
     let mut args = vec![
         "report",
@@ -83,17 +90,7 @@ fn a_time_window_narrows_every_report() {
     let s = shared();
     // The sample starts 2024-05-25T00:00Z; take 01:30 to 03:15.
     let (from, to) = (1_716_600_600i64, 1_716_607_700i64);
-    let raw = py(
-        &python,
-        "raw_reports.py",
-        &[
-            s.sample.to_str().unwrap(),
-            "--from",
-            &from.to_string(),
-            "--to",
-            &to.to_string(),
-        ],
-    );
+    let raw = raw_window(&python, &s.sample, from, to);
     let window = [
         "--from",
         "2024-05-25T01:30:00Z",
@@ -303,17 +300,7 @@ fn reports_read_the_rollups_when_they_cover_the_window_and_flows_otherwise() {
     let s = shared();
     // Whole hours: 2024-05-25T01:00Z to 04:00Z.
     let (from, to) = (1_716_598_800i64, 1_716_609_600i64);
-    let raw = py(
-        &python,
-        "raw_reports.py",
-        &[
-            s.sample.to_str().unwrap(),
-            "--from",
-            &from.to_string(),
-            "--to",
-            &to.to_string(),
-        ],
-    );
+    let raw = raw_window(&python, &s.sample, from, to);
     let window = [
         "--from",
         "2024-05-25T01:00:00Z",
