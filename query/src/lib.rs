@@ -18,6 +18,7 @@ pub mod output;
 pub mod readonly;
 pub mod reports;
 pub mod session;
+pub mod stream;
 pub mod time;
 pub mod udf;
 mod window;
@@ -27,6 +28,7 @@ pub use output::{OutputFormat, write_batches};
 pub use readonly::{plan_read_only, read_only_frame, run_read_only};
 pub use reports::{REPORTS, Report, ReportOptions, run_report};
 pub use session::{LakeLocation, TimeRange, open_session};
+pub use stream::{ParquetStream, for_each_batch};
 
 /// Why a query could not run.
 #[derive(Debug, thiserror::Error)]
