@@ -25,7 +25,7 @@ use crate::parse::Kind;
 use crate::timeline::Certainty;
 use crate::world::{ObjectKey, Pick, World};
 
-pub use batch::Explainer;
+pub use batch::{Explainer, ExplainerLimits};
 pub use controls::{AclResult, BpaContext, NearestRule, SgResult};
 pub use routes::{SilentInput, silent_drop};
 pub use verdict::{Confidence, Verdict};
@@ -277,7 +277,7 @@ fn evaluate(world: &World<'_>, input: &RejectInput) -> Evaluated {
     finish(world, e, &touched, input)
 }
 
-fn packet_kind(input: &RejectInput, protocol: i32) -> PacketKind {
+pub(crate) fn packet_kind(input: &RejectInput, protocol: i32) -> PacketKind {
     let tcp = protocol == crate::proto::TCP;
     let flags = input.tcp_flags.unwrap_or(0);
     if input.has_companion || (tcp && matches!(flags, 18 | 19)) {
