@@ -14,13 +14,11 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use clap::{Args, ValueEnum};
-use flowlake_context::Inventory;
 use flowlake_context::explain::{
-    Direction, Explainer, Explanation, RejectInput, SilentInput, render_text, silent_drop,
+    Direction, Explainer, ExplainerLimits, Explanation, RejectInput, SilentInput, render_text,
 };
 use flowlake_context::store;
-use flowlake_context::world::{Pick, World};
-use flowlake_query::{OutputFormat, open_session, run_sql, write_batches};
+use flowlake_query::{ParquetStream, for_each_batch, open_session};
 use serde_json::{Map, Value};
 
 use super::Outcome;
@@ -67,6 +65,16 @@ pub(crate) struct ExplainArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+
+    /// Distinct evaluations kept for reuse (bounds explain's own memory;
+    /// records whose answer was dropped are evaluated again, identically).
+    #[arg(
+        long,
+        env = "FLOWLAKE_EXPLAIN_CACHE",
+        value_name = "ENTRIES",
+        default_value_t = ExplainerLimits::default().answers
+    )]
+    cache_entries: usize,
 }
 
 const QUERY: &str = r#"
@@ -282,7 +290,8 @@ fn table_row(v: &Value) -> Value {
     })
 }
 
-fn explanations_batch(rows: &[Value]) -> anyhow::Result<RecordBatch> {
+/// The schema of `reject_explanations`.
+fn explanations_schema() -> Arc<Schema> {
     use DataType::{Boolean, Int64, Utf8};
     let fields = [
         ("interface_id", Utf8),
@@ -315,53 +324,108 @@ fn explanations_batch(rows: &[Value]) -> anyhow::Result<RecordBatch> {
         ("hints", Utf8),
         ("summary", Utf8),
     ];
-    let schema = Arc::new(Schema::new(
+    Arc::new(Schema::new(
         fields
             .into_iter()
             .map(|(n, t)| Field::new(n, t, true))
             .collect::<Vec<_>>(),
-    ));
+    ))
+}
+
+fn explanations_batch(schema: &Arc<Schema>, rows: &[Value]) -> anyhow::Result<RecordBatch> {
     let table: Vec<Value> = rows.iter().map(table_row).collect();
     let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
     decoder.serialize(&table)?;
     Ok(decoder
         .flush()?
-        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
+        .unwrap_or_else(|| RecordBatch::new_empty(schema.clone())))
 }
 
-/// Silent-drop findings, evaluated once per distinct input and instant class.
-#[derive(Default)]
-struct SilentCache(std::collections::HashMap<(SilentInput, i64), Option<Explanation>>);
+/// What an unanswered accepted egress record asks of the route tables.
+fn silent_input(r: &RejectInput) -> Option<SilentInput> {
+    Some(SilentInput {
+        interface_id: r.interface_id.clone(),
+        destination: r.pkt_dstaddr.or(r.dstaddr)?,
+        protocol: r.protocol?,
+        dstport: r.dstport,
+        at: r.at,
+    })
+}
 
-impl SilentCache {
-    fn find(&mut self, inventory: &Inventory, r: &RejectInput) -> Option<Explanation> {
-        let input = SilentInput {
-            interface_id: r.interface_id.clone(),
-            destination: r.pkt_dstaddr.or(r.dstaddr)?,
-            protocol: r.protocol?,
-            dstport: r.dstport,
-            at: r.at,
-        };
-        let class = inventory.instant_class(r.at);
-        let key = (
-            SilentInput {
-                at: 0,
-                ..input.clone()
-            },
-            class,
-        );
-        let mut found = self
-            .0
-            .entry(key)
-            .or_insert_with(|| {
-                let world = World::build(inventory, r.at, Pick::Earlier);
-                silent_drop(&world, &input)
-            })
-            .clone()?;
-        if let Some(at) = found.snapshot_unix {
-            found.snapshot_age_s = Some(r.at - at);
+/// Where explanations go, written as they come: nothing but the rows of
+/// the current query batch is held.
+enum Sink<'a> {
+    /// The text form, record by record.
+    Table(&'a mut (dyn Write + Send)),
+    /// One JSON array, element by element.
+    Json {
+        out: &'a mut (dyn Write + Send),
+        first: bool,
+    },
+    /// `reject_explanations` rows, one Parquet write per query batch.
+    Parquet {
+        schema: Arc<Schema>,
+        writer: ParquetStream<'a>,
+        rows: Vec<Value>,
+    },
+}
+
+impl<'a> Sink<'a> {
+    fn new(format: ExplainFormat, out: &'a mut (dyn Write + Send)) -> anyhow::Result<Sink<'a>> {
+        Ok(match format {
+            ExplainFormat::Table => Sink::Table(out),
+            ExplainFormat::Json => {
+                write!(out, "[")?;
+                Sink::Json { out, first: true }
+            }
+            ExplainFormat::Parquet => {
+                let schema = explanations_schema();
+                Sink::Parquet {
+                    writer: ParquetStream::new(out, schema.clone())?,
+                    schema,
+                    rows: Vec::new(),
+                }
+            }
+        })
+    }
+
+    fn push(&mut self, r: &Record, e: &Explanation) -> anyhow::Result<()> {
+        match self {
+            Sink::Table(out) => writeln!(out, "{}", render_text(&r.input, e, r.srcport))?,
+            Sink::Json { out, first } => {
+                if !*first {
+                    write!(out, ",")?;
+                }
+                *first = false;
+                write!(out, "{}", row(r, e))?;
+            }
+            Sink::Parquet { rows, .. } => rows.push(row(r, e)),
         }
-        Some(found)
+        Ok(())
+    }
+
+    fn end_batch(&mut self) -> anyhow::Result<()> {
+        if let Sink::Parquet {
+            schema,
+            writer,
+            rows,
+        } = self
+            && !rows.is_empty()
+        {
+            writer.write(&explanations_batch(schema, rows)?)?;
+            rows.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.end_batch()?;
+        match self {
+            Sink::Table(_) => {}
+            Sink::Json { out, .. } => writeln!(out, "]")?,
+            Sink::Parquet { writer, .. } => writer.finish()?,
+        }
+        Ok(())
     }
 }
 
@@ -389,43 +453,38 @@ pub(crate) async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
         QUERY
     };
     let sql = query.replace("{where}", filter);
-    let (_, batches) = run_sql(&ctx, &sql).await?;
-    let queried = began.elapsed();
-    let mut explainer = Explainer::new(&inventory);
-    let mut silent = SilentCache::default();
+    let mut explainer = Explainer::with_limits(
+        &inventory,
+        ExplainerLimits {
+            answers: args.cache_entries,
+            ..ExplainerLimits::default()
+        },
+    );
     let mut out = open_output(args.output.as_ref())?;
-    let mut rows = Vec::new();
-    for batch in &batches {
-        for r in records(batch)? {
+    let mut sink = Sink::new(args.format, &mut *out)?;
+    for_each_batch(&ctx, &sql, |batch| -> anyhow::Result<()> {
+        for r in records(&batch)? {
             let e = if args.silent_drops {
-                match silent.find(&inventory, &r.input) {
+                let Some(input) = silent_input(&r.input) else {
+                    continue;
+                };
+                match explainer.silent_drop(&input) {
                     Some(e) => e,
                     None => continue,
                 }
             } else {
                 explainer.explain(&r.input)
             };
-            match args.format {
-                ExplainFormat::Table => {
-                    writeln!(out, "{}", render_text(&r.input, &e, r.srcport))?;
-                }
-                ExplainFormat::Json | ExplainFormat::Parquet => rows.push(row(&r, &e)),
-            }
+            sink.push(&r, &e)?;
         }
-    }
-    match args.format {
-        ExplainFormat::Table => {}
-        ExplainFormat::Json => writeln!(out, "{}", Value::from(rows))?,
-        ExplainFormat::Parquet => {
-            let batch = explanations_batch(&rows)?;
-            write_batches(&mut *out, OutputFormat::Parquet, &batch.schema(), &[batch])?;
-        }
-    }
+        sink.end_batch()
+    })
+    .await?;
+    sink.finish()?;
     out.flush()?;
     tracing::info!(
         records = explainer.records,
         evaluations = explainer.evaluations,
-        query_ms = queried.as_millis() as u64,
         total_ms = began.elapsed().as_millis() as u64,
         "Explained."
     );
