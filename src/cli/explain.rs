@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{
+    Array, ArrayBuilder, ArrayRef, AsArray, BooleanBuilder, Int64Builder, RecordBatch,
+    StringBuilder,
+};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use clap::{Args, ValueEnum};
@@ -264,32 +267,6 @@ fn row(r: &Record, e: &Explanation) -> Value {
     Value::Object(out)
 }
 
-/// The `reject_explanations` columns: the flow key and the explanation's
-/// fields, nested parts as JSON text so any engine reads them.
-fn table_row(v: &Value) -> Value {
-    let text = |x: &Value| match x {
-        Value::Null => Value::Null,
-        Value::String(s) => Value::String(s.clone()),
-        other => Value::String(other.to_string()),
-    };
-    serde_json::json!({
-        "interface_id": v["interface_id"], "start": v["start"], "end": v["end"],
-        "srcaddr": v["srcaddr"], "dstaddr": v["dstaddr"], "srcport": v["srcport"],
-        "dstport": v["dstport"], "protocol": v["protocol"], "flow_direction": v["flow_direction"],
-        "verdict": v["verdict"], "code": v["code"], "confidence": v["confidence"],
-        "direction": v["direction"], "packet_kind": v["packet_kind"],
-        "sg_ids": v["security_groups"]["ids"].as_array().map(|a| Value::from(a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","))).unwrap_or(Value::Null),
-        "sg_result": v["security_groups"]["result"],
-        "acl_id": v["acl"]["id"], "acl_result": v["acl"]["result"],
-        "acl_rule_number": v["acl"]["rule_number"], "rule_text": v["acl"]["rule"],
-        "nearest_rule": text(&v["security_groups"]["nearest_rule"]),
-        "owner": text(&v["owner"]), "bpa": text(&v["bpa"]),
-        "snapshot_at": v["snapshot_at"], "snapshot_age_s": v["snapshot_age_s"],
-        "config_gap": v["config_gap"], "flags": text(&v["flags"]), "hints": text(&v["hints"]),
-        "summary": v["summary"],
-    })
-}
-
 /// The schema of `reject_explanations`.
 fn explanations_schema() -> Arc<Schema> {
     use DataType::{Boolean, Int64, Utf8};
@@ -332,13 +309,140 @@ fn explanations_schema() -> Arc<Schema> {
     ))
 }
 
-fn explanations_batch(schema: &Arc<Schema>, rows: &[Value]) -> anyhow::Result<RecordBatch> {
-    let table: Vec<Value> = rows.iter().map(table_row).collect();
-    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
-    decoder.serialize(&table)?;
-    Ok(decoder
-        .flush()?
-        .unwrap_or_else(|| RecordBatch::new_empty(schema.clone())))
+/// Nested parts of an explanation as JSON text, as serde_json prints
+/// them (keys sorted), so any engine reads them.
+fn json_text<T: serde::Serialize>(part: &T) -> anyhow::Result<Option<String>> {
+    Ok(match serde_json::to_value(part)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
+/// `reject_explanations` rows being built, one builder per column of
+/// [`explanations_schema`], in its order.
+#[derive(Default)]
+struct ExplanationColumns {
+    interface_id: StringBuilder,
+    start: Int64Builder,
+    end: Int64Builder,
+    srcaddr: StringBuilder,
+    dstaddr: StringBuilder,
+    srcport: Int64Builder,
+    dstport: Int64Builder,
+    protocol: Int64Builder,
+    flow_direction: StringBuilder,
+    verdict: StringBuilder,
+    code: StringBuilder,
+    confidence: StringBuilder,
+    direction: StringBuilder,
+    packet_kind: StringBuilder,
+    sg_ids: StringBuilder,
+    sg_result: StringBuilder,
+    acl_id: StringBuilder,
+    acl_result: StringBuilder,
+    acl_rule_number: Int64Builder,
+    rule_text: StringBuilder,
+    nearest_rule: StringBuilder,
+    owner: StringBuilder,
+    bpa: StringBuilder,
+    snapshot_at: StringBuilder,
+    snapshot_age_s: Int64Builder,
+    config_gap: BooleanBuilder,
+    flags: StringBuilder,
+    hints: StringBuilder,
+    summary: StringBuilder,
+    rows: usize,
+}
+
+fn direction_name(d: Option<Direction>) -> Option<&'static str> {
+    d.map(|d| match d {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    })
+}
+
+impl ExplanationColumns {
+    fn push(&mut self, r: &Record, e: &Explanation) -> anyhow::Result<()> {
+        let i = &r.input;
+        let sg = e.security_groups.as_ref();
+        let acl = e.acl.as_ref();
+        self.interface_id.append_value(&i.interface_id);
+        self.start.append_value(i.at);
+        self.end.append_option(r.end);
+        self.srcaddr.append_option(i.srcaddr.map(|a| a.to_string()));
+        self.dstaddr.append_option(i.dstaddr.map(|a| a.to_string()));
+        self.srcport.append_option(r.srcport.map(i64::from));
+        self.dstport.append_option(i.dstport.map(i64::from));
+        self.protocol.append_option(i.protocol.map(i64::from));
+        self.flow_direction
+            .append_option(direction_name(i.direction));
+        self.verdict.append_value(e.verdict.as_str());
+        self.code.append_option(e.code.as_deref());
+        self.confidence.append_value(e.confidence.as_str());
+        self.direction.append_option(direction_name(e.direction));
+        self.packet_kind.append_option(json_text(&e.packet_kind)?);
+        self.sg_ids.append_option(sg.map(|g| g.ids.join(",")));
+        self.sg_result.append_option(sg.map(|g| g.result));
+        self.acl_id.append_option(acl.and_then(|a| a.id.as_deref()));
+        self.acl_result.append_option(acl.map(|a| a.result));
+        self.acl_rule_number
+            .append_option(acl.and_then(|a| a.rule_number).map(i64::from));
+        self.rule_text
+            .append_option(acl.and_then(|a| a.rule.as_deref()));
+        self.nearest_rule
+            .append_option(json_text(&sg.and_then(|g| g.nearest_rule.as_ref()))?);
+        self.owner.append_option(json_text(&e.owner)?);
+        self.bpa.append_option(json_text(&e.bpa)?);
+        self.snapshot_at.append_option(e.snapshot_at.as_deref());
+        self.snapshot_age_s.append_option(e.snapshot_age_s);
+        self.config_gap.append_value(e.config_gap);
+        self.flags.append_option(json_text(&e.flags)?);
+        self.hints.append_option(json_text(&e.hints)?);
+        self.summary.append_value(&e.summary);
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows so far as one batch of `schema`; the builders start over.
+    fn finish(&mut self, schema: &Arc<Schema>) -> anyhow::Result<RecordBatch> {
+        fn a(b: &mut impl ArrayBuilder) -> ArrayRef {
+            b.finish()
+        }
+        let columns = vec![
+            a(&mut self.interface_id),
+            a(&mut self.start),
+            a(&mut self.end),
+            a(&mut self.srcaddr),
+            a(&mut self.dstaddr),
+            a(&mut self.srcport),
+            a(&mut self.dstport),
+            a(&mut self.protocol),
+            a(&mut self.flow_direction),
+            a(&mut self.verdict),
+            a(&mut self.code),
+            a(&mut self.confidence),
+            a(&mut self.direction),
+            a(&mut self.packet_kind),
+            a(&mut self.sg_ids),
+            a(&mut self.sg_result),
+            a(&mut self.acl_id),
+            a(&mut self.acl_result),
+            a(&mut self.acl_rule_number),
+            a(&mut self.rule_text),
+            a(&mut self.nearest_rule),
+            a(&mut self.owner),
+            a(&mut self.bpa),
+            a(&mut self.snapshot_at),
+            a(&mut self.snapshot_age_s),
+            a(&mut self.config_gap),
+            a(&mut self.flags),
+            a(&mut self.hints),
+            a(&mut self.summary),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
 }
 
 /// What an unanswered accepted egress record asks of the route tables.
@@ -366,7 +470,7 @@ enum Sink<'a> {
     Parquet {
         schema: Arc<Schema>,
         writer: ParquetStream<'a>,
-        rows: Vec<Value>,
+        rows: Box<ExplanationColumns>,
     },
 }
 
@@ -383,7 +487,7 @@ impl<'a> Sink<'a> {
                 Sink::Parquet {
                     writer: ParquetStream::new(out, schema.clone())?,
                     schema,
-                    rows: Vec::new(),
+                    rows: Box::default(),
                 }
             }
         })
@@ -399,7 +503,7 @@ impl<'a> Sink<'a> {
                 *first = false;
                 write!(out, "{}", row(r, e))?;
             }
-            Sink::Parquet { rows, .. } => rows.push(row(r, e)),
+            Sink::Parquet { rows, .. } => rows.push(r, e)?,
         }
         Ok(())
     }
@@ -410,10 +514,9 @@ impl<'a> Sink<'a> {
             writer,
             rows,
         } = self
-            && !rows.is_empty()
+            && rows.rows > 0
         {
-            writer.write(&explanations_batch(schema, rows)?)?;
-            rows.clear();
+            writer.write(&rows.finish(schema)?)?;
         }
         Ok(())
     }
