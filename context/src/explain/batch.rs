@@ -195,16 +195,7 @@ impl<'a> Explainer<'a> {
             }
         };
         let mut e = Explanation::clone(&shared);
-        if let Some(at) = e.snapshot_unix {
-            e.snapshot_age_s = Some(input.at - at);
-            let stale = input.at - at > 24 * 3600;
-            let hinted = e.hints.iter().any(|h| h == "stale_inventory");
-            if stale && !hinted {
-                e.hints.push("stale_inventory".to_owned());
-            } else if !stale && hinted {
-                e.hints.retain(|h| h != "stale_inventory");
-            }
-        }
+        e.retime(input.at);
         e
     }
 
@@ -240,7 +231,45 @@ impl<'a> Explainer<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::Bounded;
+    use super::{Bounded, Explainer};
+    use crate::explain::{RejectInput, Verdict};
+    use crate::inventory::Inventory;
+
+    #[test]
+    fn a_shared_answer_names_each_record_s_own_time() {
+        let inventory = Inventory::default();
+        let mut explainer = Explainer::new(&inventory);
+        let input = |at| RejectInput {
+            interface_id: "eni-0gone".to_owned(),
+            direction: None,
+            srcaddr: None,
+            dstaddr: None,
+            pkt_srcaddr: None,
+            pkt_dstaddr: None,
+            dstport: Some(22),
+            protocol: Some(6),
+            tcp_flags: Some(2),
+            reject_reason: None,
+            has_companion: false,
+            has_prior_accept: false,
+            at,
+        };
+        let first = explainer.explain(&input(1_795_169_100));
+        let second = explainer.explain(&input(1_795_172_700));
+        assert_eq!(explainer.evaluations, 1);
+        assert_eq!(first.verdict, Verdict::NoInventory);
+        assert_eq!(second.verdict, Verdict::NoInventory);
+        assert!(
+            first.summary.ends_with("2026-11-20T10:05:00Z"),
+            "{}",
+            first.summary
+        );
+        assert!(
+            second.summary.ends_with("2026-11-20T11:05:00Z"),
+            "{}",
+            second.summary
+        );
+    }
 
     #[test]
     fn bounded_map_keeps_at_most_its_cap_and_the_recent_entries() {
