@@ -469,7 +469,7 @@ enum Sink<'a> {
     /// `reject_explanations` rows, one Parquet write per query batch.
     Parquet {
         schema: Arc<Schema>,
-        writer: ParquetStream<'a>,
+        writer: Box<ParquetStream<'a>>,
         rows: Box<ExplanationColumns>,
     },
 }
@@ -485,7 +485,7 @@ impl<'a> Sink<'a> {
             ExplainFormat::Parquet => {
                 let schema = explanations_schema();
                 Sink::Parquet {
-                    writer: ParquetStream::new(out, schema.clone())?,
+                    writer: Box::new(ParquetStream::new(out, schema.clone())?),
                     schema,
                     rows: Box::default(),
                 }
