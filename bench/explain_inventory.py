@@ -22,7 +22,7 @@ rows = duckdb.sql(f"""
       SELECT interface_id, srcaddr addr FROM read_parquet('{lake}/flows/**/*.parquet')
       UNION ALL SELECT interface_id, dstaddr FROM read_parquet('{lake}/flows/**/*.parquet'))
     WHERE interface_id IS NOT NULL AND addr IS NOT NULL GROUP BY 1, 2)
-  SELECT interface_id, arg_max(addr, n) FROM a GROUP BY 1""").fetchall()
+  SELECT interface_id, arg_max(addr, n) FROM a GROUP BY 1 ORDER BY 1""").fetchall()
 groups = [f"sg-{i:017x}" for i in range(n_groups)]
 subnets = [f"subnet-{i:017x}" for i in range(20)]
 enis = []

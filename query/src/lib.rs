@@ -19,6 +19,7 @@ pub mod readonly;
 pub mod reports;
 pub mod rollups;
 pub mod session;
+pub mod stream;
 pub mod time;
 pub mod udf;
 mod window;
@@ -29,6 +30,7 @@ pub use readonly::{plan_read_only, read_only_frame, run_read_only};
 pub use reports::{REPORTS, Report, ReportOptions, report_frame, run_report};
 pub use rollups::{Source, disable_rollups, rollup_source};
 pub use session::{LakeLocation, TimeRange, open_session};
+pub use stream::{ParquetStream, for_each_batch};
 
 /// Why a query could not run.
 #[derive(Debug, thiserror::Error)]

@@ -10,17 +10,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{
+    Array, ArrayBuilder, ArrayRef, AsArray, BooleanBuilder, Int64Builder, RecordBatch,
+    StringBuilder,
+};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use clap::{Args, ValueEnum};
-use flowlake_context::Inventory;
 use flowlake_context::explain::{
-    Direction, Explainer, Explanation, RejectInput, SilentInput, render_text, silent_drop,
+    Direction, Explainer, ExplainerLimits, Explanation, RejectInput, SilentInput, render_text,
 };
 use flowlake_context::store;
-use flowlake_context::world::{Pick, World};
-use flowlake_query::{OutputFormat, open_session, run_sql, write_batches};
+use flowlake_query::{ParquetStream, for_each_batch, open_session};
 use serde_json::{Map, Value};
 
 use super::Outcome;
@@ -67,6 +68,16 @@ pub(crate) struct ExplainArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+
+    /// Distinct evaluations kept for reuse (bounds explain's own memory;
+    /// records whose answer was dropped are evaluated again, identically).
+    #[arg(
+        long,
+        env = "FLOWLAKE_EXPLAIN_CACHE",
+        value_name = "ENTRIES",
+        default_value_t = ExplainerLimits::default().answers
+    )]
+    cache_entries: usize,
 }
 
 const QUERY: &str = r#"
@@ -256,33 +267,8 @@ fn row(r: &Record, e: &Explanation) -> Value {
     Value::Object(out)
 }
 
-/// The `reject_explanations` columns: the flow key and the explanation's
-/// fields, nested parts as JSON text so any engine reads them.
-fn table_row(v: &Value) -> Value {
-    let text = |x: &Value| match x {
-        Value::Null => Value::Null,
-        Value::String(s) => Value::String(s.clone()),
-        other => Value::String(other.to_string()),
-    };
-    serde_json::json!({
-        "interface_id": v["interface_id"], "start": v["start"], "end": v["end"],
-        "srcaddr": v["srcaddr"], "dstaddr": v["dstaddr"], "srcport": v["srcport"],
-        "dstport": v["dstport"], "protocol": v["protocol"], "flow_direction": v["flow_direction"],
-        "verdict": v["verdict"], "code": v["code"], "confidence": v["confidence"],
-        "direction": v["direction"], "packet_kind": v["packet_kind"],
-        "sg_ids": v["security_groups"]["ids"].as_array().map(|a| Value::from(a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","))).unwrap_or(Value::Null),
-        "sg_result": v["security_groups"]["result"],
-        "acl_id": v["acl"]["id"], "acl_result": v["acl"]["result"],
-        "acl_rule_number": v["acl"]["rule_number"], "rule_text": v["acl"]["rule"],
-        "nearest_rule": text(&v["security_groups"]["nearest_rule"]),
-        "owner": text(&v["owner"]), "bpa": text(&v["bpa"]),
-        "snapshot_at": v["snapshot_at"], "snapshot_age_s": v["snapshot_age_s"],
-        "config_gap": v["config_gap"], "flags": text(&v["flags"]), "hints": text(&v["hints"]),
-        "summary": v["summary"],
-    })
-}
-
-fn explanations_batch(rows: &[Value]) -> anyhow::Result<RecordBatch> {
+/// The schema of `reject_explanations`.
+fn explanations_schema() -> Arc<Schema> {
     use DataType::{Boolean, Int64, Utf8};
     let fields = [
         ("interface_id", Utf8),
@@ -315,53 +301,234 @@ fn explanations_batch(rows: &[Value]) -> anyhow::Result<RecordBatch> {
         ("hints", Utf8),
         ("summary", Utf8),
     ];
-    let schema = Arc::new(Schema::new(
+    Arc::new(Schema::new(
         fields
             .into_iter()
             .map(|(n, t)| Field::new(n, t, true))
             .collect::<Vec<_>>(),
-    ));
-    let table: Vec<Value> = rows.iter().map(table_row).collect();
-    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
-    decoder.serialize(&table)?;
-    Ok(decoder
-        .flush()?
-        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
+    ))
 }
 
-/// Silent-drop findings, evaluated once per distinct input and instant class.
-#[derive(Default)]
-struct SilentCache(std::collections::HashMap<(SilentInput, i64), Option<Explanation>>);
+/// Nested parts of an explanation as JSON text, as serde_json prints
+/// them (keys sorted), so any engine reads them.
+fn json_text<T: serde::Serialize>(part: &T) -> anyhow::Result<Option<String>> {
+    Ok(match serde_json::to_value(part)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
 
-impl SilentCache {
-    fn find(&mut self, inventory: &Inventory, r: &RejectInput) -> Option<Explanation> {
-        let input = SilentInput {
-            interface_id: r.interface_id.clone(),
-            destination: r.pkt_dstaddr.or(r.dstaddr)?,
-            protocol: r.protocol?,
-            dstport: r.dstport,
-            at: r.at,
-        };
-        let class = inventory.instant_class(r.at);
-        let key = (
-            SilentInput {
-                at: 0,
-                ..input.clone()
-            },
-            class,
-        );
-        let mut found = self
-            .0
-            .entry(key)
-            .or_insert_with(|| {
-                let world = World::build(inventory, r.at, Pick::Earlier);
-                silent_drop(&world, &input)
-            })
-            .clone()?;
-        if let Some(at) = found.snapshot_unix {
-            found.snapshot_age_s = Some(r.at - at);
+/// `reject_explanations` rows being built, one builder per column of
+/// [`explanations_schema`], in its order.
+#[derive(Default)]
+struct ExplanationColumns {
+    interface_id: StringBuilder,
+    start: Int64Builder,
+    end: Int64Builder,
+    srcaddr: StringBuilder,
+    dstaddr: StringBuilder,
+    srcport: Int64Builder,
+    dstport: Int64Builder,
+    protocol: Int64Builder,
+    flow_direction: StringBuilder,
+    verdict: StringBuilder,
+    code: StringBuilder,
+    confidence: StringBuilder,
+    direction: StringBuilder,
+    packet_kind: StringBuilder,
+    sg_ids: StringBuilder,
+    sg_result: StringBuilder,
+    acl_id: StringBuilder,
+    acl_result: StringBuilder,
+    acl_rule_number: Int64Builder,
+    rule_text: StringBuilder,
+    nearest_rule: StringBuilder,
+    owner: StringBuilder,
+    bpa: StringBuilder,
+    snapshot_at: StringBuilder,
+    snapshot_age_s: Int64Builder,
+    config_gap: BooleanBuilder,
+    flags: StringBuilder,
+    hints: StringBuilder,
+    summary: StringBuilder,
+    rows: usize,
+}
+
+fn direction_name(d: Option<Direction>) -> Option<&'static str> {
+    d.map(|d| match d {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    })
+}
+
+impl ExplanationColumns {
+    fn push(&mut self, r: &Record, e: &Explanation) -> anyhow::Result<()> {
+        let i = &r.input;
+        let sg = e.security_groups.as_ref();
+        let acl = e.acl.as_ref();
+        self.interface_id.append_value(&i.interface_id);
+        self.start.append_value(i.at);
+        self.end.append_option(r.end);
+        self.srcaddr.append_option(i.srcaddr.map(|a| a.to_string()));
+        self.dstaddr.append_option(i.dstaddr.map(|a| a.to_string()));
+        self.srcport.append_option(r.srcport.map(i64::from));
+        self.dstport.append_option(i.dstport.map(i64::from));
+        self.protocol.append_option(i.protocol.map(i64::from));
+        self.flow_direction
+            .append_option(direction_name(i.direction));
+        self.verdict.append_value(e.verdict.as_str());
+        self.code.append_option(e.code.as_deref());
+        self.confidence.append_value(e.confidence.as_str());
+        self.direction.append_option(direction_name(e.direction));
+        self.packet_kind.append_option(json_text(&e.packet_kind)?);
+        self.sg_ids.append_option(sg.map(|g| g.ids.join(",")));
+        self.sg_result.append_option(sg.map(|g| g.result));
+        self.acl_id.append_option(acl.and_then(|a| a.id.as_deref()));
+        self.acl_result.append_option(acl.map(|a| a.result));
+        self.acl_rule_number
+            .append_option(acl.and_then(|a| a.rule_number).map(i64::from));
+        self.rule_text
+            .append_option(acl.and_then(|a| a.rule.as_deref()));
+        self.nearest_rule
+            .append_option(json_text(&sg.and_then(|g| g.nearest_rule.as_ref()))?);
+        self.owner.append_option(json_text(&e.owner)?);
+        self.bpa.append_option(json_text(&e.bpa)?);
+        self.snapshot_at.append_option(e.snapshot_at.as_deref());
+        self.snapshot_age_s.append_option(e.snapshot_age_s);
+        self.config_gap.append_value(e.config_gap);
+        self.flags.append_option(json_text(&e.flags)?);
+        self.hints.append_option(json_text(&e.hints)?);
+        self.summary.append_value(&e.summary);
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows so far as one batch of `schema`; the builders start over.
+    fn finish(&mut self, schema: &Arc<Schema>) -> anyhow::Result<RecordBatch> {
+        fn a(b: &mut impl ArrayBuilder) -> ArrayRef {
+            b.finish()
         }
-        Some(found)
+        let columns = vec![
+            a(&mut self.interface_id),
+            a(&mut self.start),
+            a(&mut self.end),
+            a(&mut self.srcaddr),
+            a(&mut self.dstaddr),
+            a(&mut self.srcport),
+            a(&mut self.dstport),
+            a(&mut self.protocol),
+            a(&mut self.flow_direction),
+            a(&mut self.verdict),
+            a(&mut self.code),
+            a(&mut self.confidence),
+            a(&mut self.direction),
+            a(&mut self.packet_kind),
+            a(&mut self.sg_ids),
+            a(&mut self.sg_result),
+            a(&mut self.acl_id),
+            a(&mut self.acl_result),
+            a(&mut self.acl_rule_number),
+            a(&mut self.rule_text),
+            a(&mut self.nearest_rule),
+            a(&mut self.owner),
+            a(&mut self.bpa),
+            a(&mut self.snapshot_at),
+            a(&mut self.snapshot_age_s),
+            a(&mut self.config_gap),
+            a(&mut self.flags),
+            a(&mut self.hints),
+            a(&mut self.summary),
+        ];
+        self.rows = 0;
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+}
+
+/// What an unanswered accepted egress record asks of the route tables.
+fn silent_input(r: &RejectInput) -> Option<SilentInput> {
+    Some(SilentInput {
+        interface_id: r.interface_id.clone(),
+        destination: r.pkt_dstaddr.or(r.dstaddr)?,
+        protocol: r.protocol?,
+        dstport: r.dstport,
+        at: r.at,
+    })
+}
+
+/// Where explanations go, written as they come: nothing but the rows of
+/// the current query batch is held.
+enum Sink<'a> {
+    /// The text form, record by record.
+    Table(&'a mut (dyn Write + Send)),
+    /// One JSON array, element by element.
+    Json {
+        out: &'a mut (dyn Write + Send),
+        first: bool,
+    },
+    /// `reject_explanations` rows, one Parquet write per query batch.
+    Parquet {
+        schema: Arc<Schema>,
+        writer: Box<ParquetStream<'a>>,
+        rows: Box<ExplanationColumns>,
+    },
+}
+
+impl<'a> Sink<'a> {
+    fn new(format: ExplainFormat, out: &'a mut (dyn Write + Send)) -> anyhow::Result<Sink<'a>> {
+        Ok(match format {
+            ExplainFormat::Table => Sink::Table(out),
+            ExplainFormat::Json => {
+                write!(out, "[")?;
+                Sink::Json { out, first: true }
+            }
+            ExplainFormat::Parquet => {
+                let schema = explanations_schema();
+                Sink::Parquet {
+                    writer: Box::new(ParquetStream::new(out, schema.clone())?),
+                    schema,
+                    rows: Box::default(),
+                }
+            }
+        })
+    }
+
+    fn push(&mut self, r: &Record, e: &Explanation) -> anyhow::Result<()> {
+        match self {
+            Sink::Table(out) => writeln!(out, "{}", render_text(&r.input, e, r.srcport))?,
+            Sink::Json { out, first } => {
+                if !*first {
+                    write!(out, ",")?;
+                }
+                *first = false;
+                write!(out, "{}", row(r, e))?;
+            }
+            Sink::Parquet { rows, .. } => rows.push(r, e)?,
+        }
+        Ok(())
+    }
+
+    fn end_batch(&mut self) -> anyhow::Result<()> {
+        if let Sink::Parquet {
+            schema,
+            writer,
+            rows,
+        } = self
+            && rows.rows > 0
+        {
+            writer.write(&rows.finish(schema)?)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.end_batch()?;
+        match self {
+            Sink::Table(_) => {}
+            Sink::Json { out, .. } => writeln!(out, "]")?,
+            Sink::Parquet { writer, .. } => writer.finish()?,
+        }
+        Ok(())
     }
 }
 
@@ -389,43 +556,38 @@ pub(crate) async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
         QUERY
     };
     let sql = query.replace("{where}", filter);
-    let (_, batches) = run_sql(&ctx, &sql).await?;
-    let queried = began.elapsed();
-    let mut explainer = Explainer::new(&inventory);
-    let mut silent = SilentCache::default();
+    let mut explainer = Explainer::with_limits(
+        &inventory,
+        ExplainerLimits {
+            answers: args.cache_entries,
+            ..ExplainerLimits::default()
+        },
+    );
     let mut out = open_output(args.output.as_ref())?;
-    let mut rows = Vec::new();
-    for batch in &batches {
-        for r in records(batch)? {
+    let mut sink = Sink::new(args.format, &mut *out)?;
+    for_each_batch(&ctx, &sql, |batch| -> anyhow::Result<()> {
+        for r in records(&batch)? {
             let e = if args.silent_drops {
-                match silent.find(&inventory, &r.input) {
+                let Some(input) = silent_input(&r.input) else {
+                    continue;
+                };
+                match explainer.silent_drop(&input) {
                     Some(e) => e,
                     None => continue,
                 }
             } else {
                 explainer.explain(&r.input)
             };
-            match args.format {
-                ExplainFormat::Table => {
-                    writeln!(out, "{}", render_text(&r.input, &e, r.srcport))?;
-                }
-                ExplainFormat::Json | ExplainFormat::Parquet => rows.push(row(&r, &e)),
-            }
+            sink.push(&r, &e)?;
         }
-    }
-    match args.format {
-        ExplainFormat::Table => {}
-        ExplainFormat::Json => writeln!(out, "{}", Value::from(rows))?,
-        ExplainFormat::Parquet => {
-            let batch = explanations_batch(&rows)?;
-            write_batches(&mut *out, OutputFormat::Parquet, &batch.schema(), &[batch])?;
-        }
-    }
+        sink.end_batch()
+    })
+    .await?;
+    sink.finish()?;
     out.flush()?;
     tracing::info!(
         records = explainer.records,
         evaluations = explainer.evaluations,
-        query_ms = queried.as_millis() as u64,
         total_ms = began.elapsed().as_millis() as u64,
         "Explained."
     );

@@ -346,3 +346,32 @@ fn t12_silent_drop_without_a_route() {
         );
     }
 }
+
+/// A cache of two answers evicts on almost every record: the answers, all
+/// of them and in the same order, are those of the default cache, for
+/// rejects and for silent drops.
+#[test]
+fn a_tiny_answer_cache_changes_nothing() {
+    let lake = shared_case_lake();
+    for extra in [&[][..], &["--silent-drops"][..]] {
+        let run = |cache: &str| {
+            let mut args = vec![
+                "explain",
+                "--lake",
+                lake.to_str().unwrap(),
+                "--format",
+                "json",
+                "--cache-entries",
+                cache,
+            ];
+            args.extend_from_slice(extra);
+            json(&ok(&mut flowlake(&args)))
+        };
+        let (default, tiny) = (run("100000"), run("2"));
+        assert!(
+            default.as_array().is_some_and(|a| a.len() >= 3),
+            "{default:#}"
+        );
+        assert_eq!(tiny, default, "{extra:?}");
+    }
+}

@@ -25,7 +25,7 @@ use crate::parse::Kind;
 use crate::timeline::Certainty;
 use crate::world::{ObjectKey, Pick, World};
 
-pub use batch::Explainer;
+pub use batch::{Explainer, ExplainerLimits};
 pub use controls::{AclResult, BpaContext, NearestRule, SgResult};
 pub use routes::{SilentInput, silent_drop};
 pub use verdict::{Confidence, Verdict};
@@ -125,6 +125,10 @@ pub struct Explanation {
     /// The snapshot's time, Unix seconds.
     #[serde(skip)]
     pub snapshot_unix: Option<i64>,
+    /// The record instant the summary names, when it names one (answers
+    /// shared across records are re-timed with [`Explanation::retime`]).
+    #[serde(skip)]
+    pub summary_at: Option<i64>,
     /// Some object the answer used changed at an unknown moment around then.
     pub config_gap: bool,
     /// Facts about the answer (`ICMP_TYPE_UNKNOWN`, `before_first_snapshot`, …).
@@ -154,11 +158,34 @@ impl Explanation {
             snapshot_at: None,
             snapshot_age_s: None,
             snapshot_unix: None,
+            summary_at: None,
             config_gap: false,
             flags: Vec::new(),
             hints: Vec::new(),
             summary: String::new(),
             alternative: None,
+        }
+    }
+
+    /// The answer for a record at `at` of the same instant class as the
+    /// one it was evaluated for: its snapshot age, the stale-inventory
+    /// hint and the instant the summary names are the record's own.
+    pub fn retime(&mut self, at: i64) {
+        if let Some(snapshot) = self.snapshot_unix {
+            self.snapshot_age_s = Some(at - snapshot);
+            let stale = at - snapshot > 24 * 3600;
+            let hinted = self.hints.iter().any(|h| h == "stale_inventory");
+            if stale && !hinted {
+                self.hints.push("stale_inventory".to_owned());
+            } else if !stale && hinted {
+                self.hints.retain(|h| h != "stale_inventory");
+            }
+        }
+        if let Some(named) = self.summary_at.filter(|t| *t != at) {
+            self.summary = self
+                .summary
+                .replace(&text::rfc3339(named), &text::rfc3339(at));
+            self.summary_at = Some(at);
         }
     }
 }
@@ -218,6 +245,7 @@ fn evaluate(world: &World<'_>, input: &RejectInput) -> Evaluated {
             input.interface_id,
             text::rfc3339(input.at)
         );
+        e.summary_at = Some(input.at);
         return finish(world, e, &touched, input);
     };
     let direction = input.direction.or_else(|| {
@@ -237,6 +265,7 @@ fn evaluate(world: &World<'_>, input: &RejectInput) -> Evaluated {
             eni.id,
             text::rfc3339(input.at)
         );
+        e.summary_at = Some(input.at);
         return finish(world, e, &touched, input);
     };
     let remote = match direction {
@@ -277,7 +306,7 @@ fn evaluate(world: &World<'_>, input: &RejectInput) -> Evaluated {
     finish(world, e, &touched, input)
 }
 
-fn packet_kind(input: &RejectInput, protocol: i32) -> PacketKind {
+pub(crate) fn packet_kind(input: &RejectInput, protocol: i32) -> PacketKind {
     let tcp = protocol == crate::proto::TCP;
     let flags = input.tcp_flags.unwrap_or(0);
     if input.has_companion || (tcp && matches!(flags, 18 | 19)) {
