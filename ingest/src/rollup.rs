@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, TimestampMillisecondArray};
-use arrow::datatypes::{Int64Type, SchemaRef, TimestampMillisecondType};
+use arrow::datatypes::{Int64Type, TimestampMillisecondType};
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, SortField};
 use flowlake_schemas::rollup::{ROLLUPS, RollupTable};
@@ -174,26 +174,10 @@ impl Rollup {
         columns.push(stamp(|s| s.first_start));
         columns.push(stamp(|s| s.last_start));
         columns.push(stamp(|s| s.last_end));
-        // The key columns come back with the types they were converted from.
-        let columns = cast_like(&self.table.schema(), columns)?;
+        // The key columns come back with the schema's types: the converter
+        // was built from them.
         RecordBatch::try_new(self.table.schema(), columns).map(Some)
     }
-}
-
-/// The columns cast to the schema's types where the row format gave back
-/// another (it returns what it was given, so this is a safety net).
-fn cast_like(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Result<Vec<ArrayRef>, ArrowError> {
-    columns
-        .into_iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() == f.data_type() {
-                Ok(c)
-            } else {
-                arrow::compute::cast(&c, f.data_type())
-            }
-        })
-        .collect()
 }
 
 /// Settings for companion files: small files of a few columns, so zstd and
