@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use datafusion::prelude::SessionContext;
@@ -31,6 +32,9 @@ pub struct TableListing {
     tables: Vec<(String, Path)>,
     range: TimeRange,
     enabled: AtomicBool,
+    /// The coverage check's answer, once made: a session's window and lake
+    /// do not change, and a dashboard asks once per page and per dashboard.
+    covered: Mutex<Option<Source>>,
 }
 
 impl TableListing {
@@ -44,6 +48,7 @@ impl TableListing {
             tables,
             range,
             enabled: AtomicBool::new(true),
+            covered: Mutex::new(None),
         }
     }
 
@@ -80,6 +85,14 @@ pub struct Source {
     pub why: String,
 }
 
+/// The answer "read flows", and why.
+fn flows(why: String) -> Result<Source, QueryError> {
+    Ok(Source {
+        rollups: false,
+        why,
+    })
+}
+
 /// Makes [`rollup_source`] answer `flows` for this session (`--no-rollups`).
 pub fn disable_rollups(ctx: &SessionContext) {
     if let Some(listing) = ctx.state().config().get_extension::<TableListing>() {
@@ -89,18 +102,26 @@ pub fn disable_rollups(ctx: &SessionContext) {
 
 /// Whether this session's questions may read the rollup tables.
 pub async fn rollup_source(ctx: &SessionContext) -> Result<Source, QueryError> {
-    let flows = |why: String| {
-        Ok(Source {
-            rollups: false,
-            why,
-        })
-    };
     let Some(listing) = ctx.state().config().get_extension::<TableListing>() else {
         return flows("reads flows: the session has no lake listing".to_owned());
     };
     if !listing.enabled.load(Ordering::Relaxed) {
         return flows("reads flows: rollups turned off (--no-rollups)".to_owned());
     }
+    let cached = listing.covered.lock().ok().and_then(|c| c.clone());
+    if let Some(source) = cached {
+        return Ok(source);
+    }
+    let source = check_coverage(&listing).await?;
+    if let Ok(mut covered) = listing.covered.lock() {
+        *covered = Some(source.clone());
+    }
+    Ok(source)
+}
+
+/// Whether the window is whole hours and every data file in it has its
+/// companions: the listings behind [`rollup_source`].
+async fn check_coverage(listing: &TableListing) -> Result<Source, QueryError> {
     if !listing.range.is_hour_aligned() {
         return flows(
             "reads flows: the window does not start and end on whole hours, and rollups sum whole hours"
