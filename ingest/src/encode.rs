@@ -346,7 +346,7 @@ impl PartitionedWriter {
         Ok(())
     }
 
-    /// Closes every file (footer written, flushed to disk) and lists them.
+    /// Closes every file (footer written; made durable when published) and lists them.
     /// On failure no staged file is left behind.
     pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
         let open = std::mem::take(&mut self.open);
@@ -379,7 +379,9 @@ impl OpenFile {
     }
 }
 
-/// Writes the footer, flushes the file to disk and returns its size.
+/// Writes the footer, hands the bytes to the OS and returns the size. No
+/// fsync here: this runs on the CPU workers, and `LakeStore::publish` makes
+/// the file durable on the blocking pool before any commit point needs it.
 pub(crate) fn finish_writer(
     writer: ArrowWriter<BufWriter<File>>,
     staged: &Path,
@@ -390,7 +392,6 @@ pub(crate) fn finish_writer(
     };
     let buffered = writer.into_inner()?;
     let inner = buffered.into_inner().map_err(|e| io(e.into_error()))?;
-    inner.sync_all().map_err(io)?;
     Ok(inner.metadata().map_err(io)?.len())
 }
 

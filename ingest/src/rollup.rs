@@ -21,11 +21,14 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, TimestampM
 use arrow::datatypes::{Int64Type, TimestampMillisecondType};
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, SortField};
-use flowlake_schemas::rollup::{ROLLUPS, RollupTable};
+use flowlake_schemas::rollup::{
+    FIRST_START, HOUR_START, LAST_END, LAST_START, ROLLUPS, RollupTable,
+};
 use flowlake_schemas::schema::{END_TIME, START_TIME};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 use crate::encode::{EncodeError, StagedFile};
@@ -180,13 +183,27 @@ impl Rollup {
     }
 }
 
-/// Settings for companion files: small files of a few columns, so zstd and
-/// statistics on everything (they prune reads of the hour and the keys).
+/// Settings for companion files: zstd, and the data files' statistics
+/// policy (see `encode::writer_properties`): chunk statistics on the hour,
+/// the times and the numbers, none on text, whose comparisons cost a good
+/// part of the write and whose ranges (addresses, ids) rarely prune.
 fn companion_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
-        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")));
+    for column in [
+        HOUR_START,
+        FIRST_START,
+        LAST_START,
+        LAST_END,
+        "dstport",
+        "protocol",
+    ] {
+        builder = builder
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::Chunk);
+    }
+    builder.build()
 }
 
 /// One companion being built: its aggregator and, once it spilled, its file.
@@ -277,7 +294,7 @@ impl Companions {
         self.parts.iter().map(|p| p.staged.as_path())
     }
 
-    /// Writes what is held, closes the files (flushed to disk) and lists them.
+    /// Writes what is held, closes the files (made durable when published) and lists them.
     pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
         let mut done = Vec::with_capacity(self.parts.len());
         for mut part in std::mem::take(&mut self.parts) {

@@ -146,11 +146,8 @@ impl QuarantineWriter {
             path: self.path.clone(),
             source,
         };
-        let synced = file
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|f| f.sync_all());
-        if let Err(e) = synced {
+        // Flushed only: `LakeStore::publish` makes it durable.
+        if let Err(e) = file.into_inner().map_err(|e| e.into_error()) {
             let _ = std::fs::remove_file(&self.path);
             return Err(io(e));
         }
@@ -190,7 +187,8 @@ pub fn concat(
             for part in many {
                 io::copy(&mut File::open(&part.staged)?, &mut out)?;
             }
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+            out.into_inner().map_err(|e| e.into_error())?;
+            Ok(())
         })()
         .map_err(io),
     };
