@@ -5,7 +5,9 @@
 //! aggregator and, once it has emitted anything, a staged Parquet file. The
 //! aggregator keys rows by the arrow row format of the hour and the table's
 //! key columns (one byte string per record, hashed once), so a key costs
-//! an allocation only the first time it is seen. When the writer holds too
+//! an allocation only the first time it is seen. Derived keys whose source
+//! is also a key (`protocol_name`, `*_is_private`) are left out of the row
+//! and recomputed per group when the rows are written. When the writer holds too
 //! many groups it asks the companions to [`Companions::spill`]: the groups
 //! are written out as partial rows and the aggregator starts again, so
 //! memory is bounded by that cap, whatever the input's cardinality; readers
@@ -21,6 +23,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, TimestampM
 use arrow::datatypes::{Int64Type, TimestampMillisecondType};
 use arrow::error::ArrowError;
 use arrow::row::{RowConverter, SortField};
+use flowlake_schemas::derive::{DERIVED_FROM, rederive};
 use flowlake_schemas::rollup::{
     FIRST_START, HOUR_START, LAST_END, LAST_START, ROLLUPS, RollupTable,
 };
@@ -66,11 +69,25 @@ fn keep(bound: &mut Option<i64>, value: Option<i64>, better: fn(i64, i64) -> i64
     }
 }
 
+/// How one key column of the output is made from a group's row.
+#[derive(Debug, Clone, Copy)]
+enum KeyColumn {
+    /// Column `n` of the row (0 is the hour).
+    Row(usize),
+    /// Recomputed from row column `n` (`derive::rederive`): a derived
+    /// column whose source is also a key adds nothing to the grouping.
+    Derived(usize),
+}
+
 /// Exact per-group sums of one rollup table over the batches added.
 #[derive(Debug)]
 pub struct Rollup {
     table: RollupTable,
     converter: RowConverter,
+    /// The keys held in the row, after the hour.
+    hashed: Vec<&'static str>,
+    /// The output's key columns, in schema order.
+    outputs: Vec<KeyColumn>,
     groups: HashMap<Box<[u8]>, Sums, Xxh3DefaultBuilder>,
 }
 
@@ -78,14 +95,40 @@ impl Rollup {
     /// An empty aggregator for `table`.
     pub fn new(table: RollupTable) -> Result<Rollup, ArrowError> {
         let schema = table.schema();
-        // The hour and the keys: the schema's fields in order, before the sums.
-        let fields = schema.fields()[..=table.keys.len()]
+        let source_of = |key: &str| {
+            DERIVED_FROM
+                .iter()
+                .find(|(derived, _)| *derived == key)
+                .map(|(_, source)| *source)
+                .filter(|source| table.keys.contains(source))
+        };
+        let hashed: Vec<&'static str> = table
+            .keys
             .iter()
-            .map(|f| SortField::new(f.data_type().clone()))
+            .copied()
+            .filter(|k| source_of(k).is_none())
             .collect();
+        let position = |key: &str| hashed.iter().position(|h| *h == key).map(|i| i + 1);
+        let outputs = table
+            .keys
+            .iter()
+            .map(|key| match source_of(key).and_then(position) {
+                Some(i) => Some(KeyColumn::Derived(i)),
+                None => position(key).map(KeyColumn::Row),
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ArrowError::SchemaError(format!("{}: bad keys", table.name)))?;
+        // The hour and the hashed keys, typed as in the table's schema.
+        let type_of = |name: &str| schema.field_with_name(name).map(|f| f.data_type().clone());
+        let mut fields = vec![SortField::new(type_of(HOUR_START)?)];
+        for key in &hashed {
+            fields.push(SortField::new(type_of(key)?));
+        }
         Ok(Rollup {
             table,
             converter: RowConverter::new(fields)?,
+            hashed,
+            outputs,
             groups: HashMap::default(),
         })
     }
@@ -121,7 +164,7 @@ impl Rollup {
             .unary::<_, TimestampMillisecondType>(|t| t - t.rem_euclid(HOUR_MS))
             .with_timezone("UTC");
         let mut columns: Vec<ArrayRef> = vec![Arc::new(hour)];
-        for key in self.table.keys {
+        for key in &self.hashed {
             columns.push(
                 batch
                     .column_by_name(key)
@@ -161,7 +204,16 @@ impl Rollup {
             keys.push(parser.parse(key));
             sums.push(*s);
         }
-        let mut columns = self.converter.convert_rows(keys)?;
+        let rows = self.converter.convert_rows(keys)?;
+        let mut columns = Vec::with_capacity(self.table.schema().fields().len());
+        columns.push(rows[0].clone());
+        for (key, output) in self.table.keys.iter().zip(&self.outputs) {
+            columns.push(match *output {
+                KeyColumn::Row(i) => rows[i].clone(),
+                KeyColumn::Derived(i) => rederive(key, &rows[i])
+                    .ok_or_else(|| ArrowError::SchemaError(format!("cannot derive {key}")))?,
+            });
+        }
         let stamp = |f: fn(&Sums) -> Option<i64>| -> ArrayRef {
             Arc::new(TimestampMillisecondArray::from_iter(sums.iter().map(f)).with_timezone("UTC"))
         };
@@ -178,7 +230,7 @@ impl Rollup {
         columns.push(stamp(|s| s.last_start));
         columns.push(stamp(|s| s.last_end));
         // The key columns come back with the schema's types: the converter
-        // was built from them.
+        // was built from them, and rederive gives the derived columns' own.
         RecordBatch::try_new(self.table.schema(), columns).map(Some)
     }
 }
@@ -345,6 +397,55 @@ mod tests {
             })
             .collect();
         RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    #[test]
+    fn derived_keys_are_recomputed_from_their_source() {
+        use flowlake_schemas::rollup::TALKERS_HOURLY;
+        let schema = file_schema();
+        let rows = [("10.0.0.1", 6), ("203.0.113.9", 17), ("10.0.0.1", 6)];
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| -> ArrayRef {
+                match f.name().as_str() {
+                    "srcaddr" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                    "dstaddr" => Arc::new(StringArray::from(vec!["fd00::1", "8.8.8.8", "fd00::1"])),
+                    "protocol" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.1))),
+                    _ => arrow::array::new_null_array(f.data_type(), rows.len()),
+                }
+            })
+            .collect();
+        let mut rollup = Rollup::new(TALKERS_HOURLY).unwrap();
+        rollup
+            .add(&RecordBatch::try_new(schema, columns).unwrap())
+            .unwrap();
+        let out = rollup.take().unwrap().unwrap();
+        assert_eq!(out.schema(), TALKERS_HOURLY.schema());
+        let text = |name: &str, i: usize| {
+            let c = out.column_by_name(name).unwrap();
+            arrow::util::display::array_value_to_string(c, i).unwrap()
+        };
+        let mut got: Vec<_> = (0..out.num_rows())
+            .map(|i| {
+                [
+                    "srcaddr",
+                    "protocol_name",
+                    "srcaddr_is_private",
+                    "dstaddr_is_private",
+                    "records",
+                ]
+                .map(|c| text(c, i))
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ["10.0.0.1", "tcp", "true", "true", "2"].map(String::from),
+                ["203.0.113.9", "udp", "false", "false", "1"].map(String::from),
+            ]
+        );
     }
 
     #[test]

@@ -55,6 +55,32 @@ pub fn private_flags(addrs: &StringArray) -> ArrayRef {
     Arc::new(flags)
 }
 
+/// The derived columns that are a function of one other column, and that
+/// column: anything grouping by both (the rollups) may group by the source
+/// alone and [`rederive`] the other afterwards.
+pub const DERIVED_FROM: &[(&str, &str)] = &[
+    (crate::schema::PROTOCOL_NAME, "protocol"),
+    (crate::schema::SRCADDR_IS_PRIVATE, "srcaddr"),
+    (crate::schema::DSTADDR_IS_PRIVATE, "dstaddr"),
+];
+
+/// The column `name` of [`DERIVED_FROM`] computed from its source column,
+/// exactly as ingest computes it; `None` if `name` is not one of them or
+/// `source` has another type.
+pub fn rederive(name: &str, source: &ArrayRef) -> Option<ArrayRef> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int32Type;
+    match name {
+        crate::schema::PROTOCOL_NAME => {
+            Some(protocol_names(source.as_primitive_opt::<Int32Type>()?))
+        }
+        crate::schema::SRCADDR_IS_PRIVATE | crate::schema::DSTADDR_IS_PRIVATE => {
+            Some(private_flags(source.as_string_opt::<i32>()?))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
