@@ -167,10 +167,13 @@ fn render_panel(page: &PageContext, dashboard: &str, result: &PanelResult) -> St
         "panel"
     };
     let sql = &result.sql;
-    let source = if result.from_rollups {
-        "rollups"
+    // Said on the panel too, so a reader can tell an answer summed from
+    // the hourly rollups from one read off every record (the SQL below
+    // shows the table).
+    let (source, read) = if result.from_rollups {
+        ("rollups", "hourly rollups · ")
     } else {
-        "flows"
+        ("flows", "")
     };
     let open = match &page.live {
         Some(live) => {
@@ -184,7 +187,7 @@ fn render_panel(page: &PageContext, dashboard: &str, result: &PanelResult) -> St
         None => String::new(),
     };
     format!(
-        r#"<section class="{class}" id="{dashboard}-{id}" data-panel="{dashboard}/{id}" data-chart="{chart:?}" data-status="{status}" data-source="{source}" data-ms="{ms}"><h3>{title}<small>{seconds:.2} s</small></h3>{content}<details><summary>SQL{open}</summary><pre>{sql}</pre></details></section>"#,
+        r#"<section class="{class}" id="{dashboard}-{id}" data-panel="{dashboard}/{id}" data-chart="{chart:?}" data-status="{status}" data-source="{source}" data-ms="{ms}"><h3>{title}<small>{read}{seconds:.2} s</small></h3>{content}<details><summary>SQL{open}</summary><pre>{sql}</pre></details></section>"#,
         id = escape(&panel.id),
         dashboard = escape(dashboard),
         chart = panel.chart,
