@@ -101,6 +101,16 @@ fn more_rejects(lake: &Path, name: &str) {
     assert_eq!(code, 0, "{summary}");
 }
 
+/// A §2.11 case: its name, which saved row is its record, and the
+/// expected verdict, code and confidence (None: the spec gives none).
+type Case = (
+    &'static str,
+    fn(&Value) -> bool,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 fn table_files(lake: &Path) -> Vec<String> {
     files_under(&lake.join("reject_explanations"))
 }
@@ -122,9 +132,7 @@ fn saved_rows_are_the_spec_verdicts_one_per_reject() {
     let seen = duck(&python, lake, None);
     let saved = rows(&seen);
     assert_eq!(saved.len() as u64, rejects(&seen), "{seen:#}");
-    // (case, record, verdict, code, confidence); None: the spec gives none.
-    type Pick = fn(&Value) -> bool;
-    let cases: [(&str, Pick, &str, Option<&str>, Option<&str>); 12] = [
+    let cases: [Case; 12] = [
         (
             "T1",
             |r| r["dstport"] == 3389,
