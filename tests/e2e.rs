@@ -22,6 +22,8 @@ mod commit_model;
 mod compact;
 #[path = "e2e/context_explain.rs"]
 mod context_explain;
+#[path = "e2e/context_explain_save.rs"]
+mod context_explain_save;
 #[path = "e2e/context_harness.rs"]
 mod context_harness;
 #[path = "e2e/context_inventory.rs"]

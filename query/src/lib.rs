@@ -27,10 +27,10 @@ mod window;
 pub use memory::{ByteSize, MemorySettings};
 pub use output::{OutputFormat, write_batches};
 pub use readonly::{plan_read_only, read_only_frame, run_read_only};
-pub use reports::{REPORTS, Report, ReportOptions, report_frame, run_report};
+pub use reports::{Needs, REPORTS, Report, ReportOptions, report_frame, run_report};
 pub use rollups::{Source, disable_rollups, rollup_source};
 pub use session::{LakeLocation, TimeRange, open_session};
-pub use stream::{ParquetStream, for_each_batch};
+pub use stream::{ParquetStream, batch_stream, for_each_batch};
 
 /// Why a query could not run.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,18 @@ pub enum QueryError {
     /// The lake location is unusable.
     #[error("lake: {0}")]
     Lake(String),
+    /// A report reads a table this lake does not have yet.
+    #[error(
+        "report {report} reads table {table}, which this lake does not have: run `{how}` first"
+    )]
+    MissingTable {
+        /// The report.
+        report: &'static str,
+        /// The table it reads.
+        table: &'static str,
+        /// The command that writes the table.
+        how: &'static str,
+    },
     /// No report by that name.
     #[error("no report named {0:?}; `flowlake report --list` shows them")]
     UnknownReport(String),

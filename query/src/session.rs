@@ -1,6 +1,7 @@
 //! A DataFusion session over the lake: table `flows` (Hive-partitioned
-//! Parquet, pruned by `day`/`hour`), table `quarantine` (rejected lines), and
-//! flowlake's SQL functions.
+//! Parquet, pruned by `day`/`hour`), the rollups, table `quarantine`
+//! (rejected lines), `reject_explanations` once `flowlake explain --save`
+//! wrote it (pruned by `day`), and flowlake's SQL functions.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,9 +14,11 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
+use flowlake_schemas::explanations::{EXPLANATIONS_DIR, explanations_schema};
 use flowlake_schemas::lake::{QUARANTINE_DIR, TABLE_DIR};
 use flowlake_schemas::rollup::{HOUR_START, ROLLUPS};
 use flowlake_schemas::schema::{DAY, HOUR, START_TIME, file_schema};
+use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
@@ -134,6 +137,27 @@ impl TimeRange {
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
 
+    /// The same window on a table partitioned by `day` alone whose time
+    /// column `time` holds Unix seconds (`reject_explanations."start"`).
+    pub fn condition_on_day_seconds(&self, time: &str) -> Option<String> {
+        let bound = |t: DateTime<Utc>, after: bool| {
+            let (day, millis) = (t.format("%Y-%m-%d"), t.timestamp_millis());
+            if after {
+                format!("{DAY} >= '{day}' AND {time} * 1000 >= {millis}")
+            } else {
+                format!("{DAY} <= '{day}' AND {time} * 1000 < {millis}")
+            }
+        };
+        let parts: Vec<String> = [
+            self.from.map(|t| bound(t, true)),
+            self.to.map(|t| bound(t, false)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
+
     /// Whether both ends (where given) fall on whole hours, so that a
     /// rollup's hours select exactly the records `flows` selects.
     pub fn is_hour_aligned(&self) -> bool {
@@ -144,12 +168,16 @@ impl TimeRange {
     }
 }
 
-/// Registers the Hive-partitioned Parquet folder `dir` as table `name`, as a
-/// view through `condition` (the session's window) when there is one.
+/// The partition columns of `flows` and the rollups.
+const DAY_HOUR: &[&str] = &[DAY, HOUR];
+
+/// Registers the Hive-partitioned Parquet folder `dir` (partitioned by the
+/// text columns `partitions`) as table `name`, as a view through
+/// `condition` (the session's window) when there is one.
 async fn register_partitioned(
     ctx: &SessionContext,
     lake: &LakeLocation,
-    dir: &str,
+    (dir, partitions): (&str, &[&str]),
     name: &str,
     schema: SchemaRef,
     condition: Option<String>,
@@ -157,10 +185,12 @@ async fn register_partitioned(
     let url = ListingTableUrl::parse(lake.table_url(dir)?)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![
-            (DAY.to_owned(), DataType::Utf8),
-            (HOUR.to_owned(), DataType::Utf8),
-        ]);
+        .with_table_partition_cols(
+            partitions
+                .iter()
+                .map(|p| ((*p).to_owned(), DataType::Utf8))
+                .collect(),
+        );
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(schema);
@@ -180,7 +210,8 @@ async fn register_partitioned(
     Ok(())
 }
 
-/// Opens a session with `flows`, the rollup tables, `quarantine` and the functions registered,
+/// Opens a session with `flows`, the rollup tables, `quarantine`, the saved
+/// explanations (when there are any) and the functions registered,
 /// its operators held to `memory` (spilling to disk beyond it).
 pub async fn open_session(
     lake: &LakeLocation,
@@ -193,6 +224,8 @@ pub async fn open_session(
     let folders = window_folders(range.from, range.to);
     let table_path =
         |dir: &str| StorePath::from_iter(root.parts().chain(StorePath::from(dir).parts()));
+    let explanations = table_path(EXPLANATIONS_DIR);
+    let has_explanations = has_files(store.as_ref(), &explanations).await?;
     let tables: Vec<(String, StorePath)> = std::iter::once(TABLE_DIR)
         .chain(ROLLUPS.iter().map(|t| t.name))
         .map(|dir| (dir.to_owned(), table_path(dir)))
@@ -202,6 +235,13 @@ pub async fn open_session(
         for (_, path) in &tables {
             view = view.with_window(path.clone(), folders);
         }
+        // The same window's folders, as days: the table has no hours.
+        let mut days: Vec<String> = folders
+            .iter()
+            .filter_map(|f| f.split('/').next().map(str::to_owned))
+            .collect();
+        days.dedup();
+        view = view.with_window(explanations, &days);
     }
     let view = Arc::new(view);
     let listing = TableListing::new(view.clone(), tables, *range);
@@ -214,16 +254,36 @@ pub async fn open_session(
     register_functions(&ctx);
 
     let flows = range.condition();
-    register_partitioned(&ctx, lake, TABLE_DIR, "flows", file_schema(), flows).await?;
+    register_partitioned(
+        &ctx,
+        lake,
+        (TABLE_DIR, DAY_HOUR),
+        "flows",
+        file_schema(),
+        flows,
+    )
+    .await?;
     for table in ROLLUPS {
         let condition = range.condition_on(HOUR_START);
         register_partitioned(
             &ctx,
             lake,
-            table.name,
+            (table.name, DAY_HOUR),
             table.name,
             table.schema(),
             condition,
+        )
+        .await?;
+    }
+    // Written by `flowlake explain --save`; absent until the first save.
+    if has_explanations {
+        register_partitioned(
+            &ctx,
+            lake,
+            (EXPLANATIONS_DIR, &[DAY]),
+            EXPLANATIONS_DIR,
+            explanations_schema(),
+            range.condition_on_day_seconds("\"start\""),
         )
         .await?;
     }
@@ -247,4 +307,15 @@ pub async fn open_session(
     ctx.register_table("quarantine", Arc::new(ListingTable::try_new(config)?))?;
     crate::context::register(&ctx, lake).await?;
     Ok(ctx)
+}
+
+/// Whether the folder `dir` of `store` holds any file (a missing folder
+/// holds none): checked before registering an optional table, because
+/// registering a local folder creates it.
+async fn has_files(store: &dyn ObjectStore, dir: &StorePath) -> Result<bool, QueryError> {
+    match store.list(Some(dir)).next().await {
+        None | Some(Err(object_store::Error::NotFound { .. })) => Ok(false),
+        Some(Ok(_)) => Ok(true),
+        Some(Err(e)) => Err(QueryError::Lake(format!("listing {dir}: {e}"))),
+    }
 }

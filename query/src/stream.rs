@@ -9,6 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use parquet::arrow::ArrowWriter;
 
 use crate::{QueryError, explain_failure};
@@ -23,16 +24,35 @@ pub async fn for_each_batch<E>(
 where
     E: From<QueryError>,
 {
-    let df = ctx.sql(sql).await.map_err(QueryError::from)?;
+    let (schema, mut stream) = batch_stream(ctx, sql).await?;
+    while let Some(batch) = stream.next().await {
+        each(batch?)?;
+    }
+    Ok(schema)
+}
+
+/// One SQL statement's result schema and its batches as a stream, for a
+/// consumer that awaits between batches (`explain --save` uploads a day
+/// while the query waits). Failures read as [`for_each_batch`]'s do.
+pub async fn batch_stream(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<
+    (
+        SchemaRef,
+        BoxStream<'static, Result<RecordBatch, QueryError>>,
+    ),
+    QueryError,
+> {
+    let df = ctx.sql(sql).await?;
     let schema = df.schema().inner().clone();
-    let mut stream = df
+    let stream = df
         .execute_stream()
         .await
         .map_err(|e| explain_failure(ctx, e))?;
-    while let Some(batch) = stream.next().await {
-        each(batch.map_err(|e| explain_failure(ctx, e))?)?;
-    }
-    Ok(schema)
+    let ctx = ctx.clone();
+    let stream = stream.map(move |batch| batch.map_err(|e| explain_failure(&ctx, e)));
+    Ok((schema, stream.boxed()))
 }
 
 /// A Parquet file written batch by batch (the writer buffers at most one

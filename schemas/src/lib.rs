@@ -29,6 +29,7 @@ pub mod addr;
 pub mod ddl;
 pub mod derive;
 pub mod docs;
+pub mod explanations;
 pub mod fields;
 pub mod format;
 pub mod lake;

@@ -119,6 +119,11 @@ pub enum LockScope {
     Alerts,
     /// The network inventory (`inventory/`).
     Inventory,
+    /// The saved explanations (`reject_explanations/`): two saves must not
+    /// interleave their replacements and deletions of days. Apart from the
+    /// inventory's lock, so a long save does not hold up an import (a save
+    /// reads the inventory through its commit point, the snapshot files).
+    Explanations,
 }
 
 impl LockScope {
@@ -128,6 +133,10 @@ impl LockScope {
             LockScope::Writer => (LOCK_PATH, LEASE_PATH),
             LockScope::Alerts => ("_flowlake/alerts/lock", "_flowlake/alerts/lease.json"),
             LockScope::Inventory => ("_flowlake/inventory/lock", "_flowlake/inventory/lease.json"),
+            LockScope::Explanations => (
+                "_flowlake/explanations/lock",
+                "_flowlake/explanations/lease.json",
+            ),
         }
     }
 }

@@ -8,6 +8,10 @@
 //! It runs when [`crate::rollups::rollup_source`] says the rollups cover
 //! the window, and must give the same rows as `<name>.sql` (a test runs
 //! both in DuckDB over the same lake and compares them).
+//!
+//! A report over a table only some lakes have (`reject_explanations`,
+//! written by `flowlake explain --save`) names it in [`Report::needs`], and
+//! fails with the way to get it instead of "table not found".
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -27,6 +31,18 @@ pub struct Report {
     pub rollup_sql: Option<&'static str>,
     /// Rows shown unless `--limit` says otherwise.
     pub default_limit: usize,
+    /// A table the report reads that a lake has only once something wrote
+    /// it, if any.
+    pub needs: Option<Needs>,
+}
+
+/// An optional table a report reads, and the command that writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// The table's name in the session.
+    pub table: &'static str,
+    /// What to run to get it.
+    pub how: &'static str,
 }
 
 impl Report {
@@ -47,60 +63,80 @@ pub const REPORTS: &[Report] = &[
         sql: include_str!("summary.sql"),
         rollup_sql: Some(include_str!("summary.rollup.sql")),
         default_limit: 100,
+        needs: None,
     },
     Report {
         name: "top-sources",
         sql: include_str!("top-sources.sql"),
         rollup_sql: Some(include_str!("top-sources.rollup.sql")),
         default_limit: 20,
+        needs: None,
     },
     Report {
         name: "top-destinations",
         sql: include_str!("top-destinations.sql"),
         rollup_sql: Some(include_str!("top-destinations.rollup.sql")),
         default_limit: 20,
+        needs: None,
     },
     Report {
         name: "top-pairs",
         sql: include_str!("top-pairs.sql"),
         rollup_sql: Some(include_str!("top-pairs.rollup.sql")),
         default_limit: 20,
+        needs: None,
     },
     Report {
         name: "top-talkers",
         sql: include_str!("top-talkers.sql"),
         rollup_sql: None,
         default_limit: 20,
+        needs: None,
     },
     Report {
         name: "rejected-sources",
         sql: include_str!("rejected-sources.sql"),
         rollup_sql: Some(include_str!("rejected-sources.rollup.sql")),
         default_limit: 20,
+        needs: None,
     },
     Report {
         name: "rejected-ports",
         sql: include_str!("rejected-ports.sql"),
         rollup_sql: Some(include_str!("rejected-ports.rollup.sql")),
         default_limit: 20,
+        needs: None,
     },
     Report {
         name: "ssh-rdp-external",
         sql: include_str!("ssh-rdp-external.sql"),
         rollup_sql: Some(include_str!("ssh-rdp-external.rollup.sql")),
         default_limit: 50,
+        needs: None,
     },
     Report {
         name: "interfaces",
         sql: include_str!("interfaces.sql"),
         rollup_sql: Some(include_str!("interfaces.rollup.sql")),
         default_limit: 50,
+        needs: None,
     },
     Report {
         name: "log-status",
         sql: include_str!("log-status.sql"),
         rollup_sql: Some(include_str!("log-status.rollup.sql")),
         default_limit: 50,
+        needs: None,
+    },
+    Report {
+        name: "top-rejecting-controls",
+        sql: include_str!("top-rejecting-controls.sql"),
+        rollup_sql: None,
+        default_limit: 20,
+        needs: Some(Needs {
+            table: flowlake_schemas::explanations::EXPLANATIONS_DIR,
+            how: "flowlake explain --save",
+        }),
     },
 ];
 
@@ -154,6 +190,15 @@ pub async fn report_frame(
     report: &Report,
     options: &ReportOptions,
 ) -> Result<(DataFrame, Source), QueryError> {
+    if let Some(needs) = report.needs
+        && !ctx.table_exist(needs.table)?
+    {
+        return Err(QueryError::MissingTable {
+            report: report.name,
+            table: needs.table,
+            how: needs.how,
+        });
+    }
     let (sql, source) = report_sql(ctx, report).await?;
     tracing::debug!(report = report.name, why = %source.why, "Report source.");
     let mut df = ctx.sql(sql).await?;
