@@ -127,14 +127,7 @@ impl TimeRange {
                 t.format("%Y-%m-%dT%H:%M:%S%.3fZ")
             )
         };
-        let parts: Vec<String> = [
-            self.from.map(|t| bound(t, true)),
-            self.to.map(|t| bound(t, false)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        (!parts.is_empty()).then(|| parts.join(" AND "))
+        self.bounds(bound)
     }
 
     /// The same window on a table partitioned by `day` alone whose time
@@ -148,6 +141,11 @@ impl TimeRange {
                 format!("{DAY} <= '{day}' AND {time} * 1000 < {millis}")
             }
         };
+        self.bounds(bound)
+    }
+
+    /// `bound(t, is_from)` for each end given, joined by AND; `None` for all time.
+    fn bounds(&self, bound: impl Fn(DateTime<Utc>, bool) -> String) -> Option<String> {
         let parts: Vec<String> = [
             self.from.map(|t| bound(t, true)),
             self.to.map(|t| bound(t, false)),
