@@ -266,10 +266,9 @@ impl DayWriter<'_> {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        let file = open.writer.into_inner()?;
-        file.sync_all()
-            .with_context(|| format!("{}", open.staged.display()))?;
-        drop(file);
+        // Flushed only: publish makes the staged file durable (local) or
+        // uploads it (S3).
+        drop(open.writer.into_inner()?);
         let dest = explanation_day_path(&open.day);
         self.lake.publish(&open.staged, &dest).await?;
         tracing::info!(day = %open.day, rows = open.rows, "Saved a day of explanations.");
