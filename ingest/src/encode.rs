@@ -187,9 +187,9 @@ impl std::fmt::Debug for PartitionedWriter {
 /// Buffered row-group bytes across open writers above which all are flushed.
 const MAX_BUFFERED: usize = 96 << 20;
 
-/// Rollup groups held across open files above which they are written out
-/// as partial rows (about 100 bytes each: a few tens of MiB at most).
-const MAX_GROUPS: usize = 256 * 1024;
+/// Memory the rollup groups held across open files may take before they are
+/// written out as partial rows (a group is about 100 bytes and its new text).
+const MAX_ROLLUP_MEMORY: usize = 32 << 20;
 
 impl PartitionedWriter {
     /// A writer for segment `part` of the source with key `source_key`,
@@ -249,8 +249,8 @@ impl PartitionedWriter {
                 file.writer.flush()?;
             }
         }
-        let groups: usize = self.open.values().map(|f| f.companions.groups()).sum();
-        if groups > MAX_GROUPS {
+        let held: usize = self.open.values().map(|f| f.companions.memory()).sum();
+        if held > MAX_ROLLUP_MEMORY {
             for file in self.open.values_mut() {
                 file.companions.spill()?;
             }

@@ -16,6 +16,8 @@
 //! aggregate: `SUM(records)`, `SUM(bytes)`, `MIN(first_start)`, never read
 //! one row as the total.
 
+pub mod sums;
+
 use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
