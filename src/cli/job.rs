@@ -249,7 +249,7 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                 writer_busy |= e.chain().any(|c| {
                     matches!(
                         c.downcast_ref::<IngestError>(),
-                        Some(IngestError::Lock(LockError::Busy(_)))
+                        Some(IngestError::Lock(LockError::Busy { .. }))
                     )
                 });
             }

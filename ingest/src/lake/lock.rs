@@ -139,6 +139,16 @@ impl LockScope {
             ),
         }
     }
+
+    /// What takes this lock, for the message a contender gets.
+    fn holder(self) -> &'static str {
+        match self {
+            LockScope::Writer => "ingest",
+            LockScope::Alerts => "alert evaluation",
+            LockScope::Inventory => "inventory import",
+            LockScope::Explanations => "explain --save",
+        }
+    }
 }
 /// Written by a contender to learn S3's current time (its `LastModified`).
 const CLOCK_PATH: &str = "_flowlake/lease-clock";
@@ -148,9 +158,14 @@ const ATTEMPTS: usize = 4;
 /// Why the lake could not be locked, or stopped being ours.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    /// Another ingest holds it.
-    #[error("another flowlake ingest is writing to this lake ({0}); wait for it to finish")]
-    Busy(String),
+    /// Another process holds it: `holder` names what takes that lock.
+    #[error("another flowlake {holder} is writing to this lake ({detail}); wait for it to finish")]
+    Busy {
+        /// What holds a lock of this scope ("ingest", "explain --save", …).
+        holder: &'static str,
+        /// The lock file, or the lease and who holds it.
+        detail: String,
+    },
     /// The lease expired or was taken over while this run held it.
     #[error(
         "lost the lake lease on {lake}: {reason}; this run stopped writing to the lake \
@@ -611,7 +626,7 @@ impl LakeLock {
 
     /// Takes the lock of `scope` (see [`LakeLock::acquire`]).
     pub async fn acquire_scope(lake: &LakeStore, scope: LockScope) -> Result<LakeLock, LockError> {
-        let (lock_path, lease_path) = scope.paths();
+        let (lock_path, _) = scope.paths();
         if let Some(root) = lake.local_root() {
             let path = root.join(lock_path);
             if let Some(parent) = path.parent() {
@@ -628,10 +643,13 @@ impl LakeLock {
                 })?;
             return match file.try_lock() {
                 Ok(()) => Ok(LakeLock::Local(file)),
-                Err(_) => Err(LockError::Busy(path.display().to_string())),
+                Err(_) => Err(LockError::Busy {
+                    holder: scope.holder(),
+                    detail: path.display().to_string(),
+                }),
             };
         }
-        LakeLock::acquire_lease(lake, lease_path, LeaseTiming::from_env()?).await
+        LakeLock::acquire_lease(lake, scope, LeaseTiming::from_env()?).await
     }
 
     /// Takes an S3 lake's lease with the given timing (see the module docs).
@@ -639,14 +657,15 @@ impl LakeLock {
         lake: &LakeStore,
         timing: LeaseTiming,
     ) -> Result<LakeLock, LockError> {
-        LakeLock::acquire_lease(lake, LEASE_PATH, timing).await
+        LakeLock::acquire_lease(lake, LockScope::Writer, timing).await
     }
 
     async fn acquire_lease(
         lake: &LakeStore,
-        lease_path: &str,
+        scope: LockScope,
         timing: LeaseTiming,
     ) -> Result<LakeLock, LockError> {
+        let (_, lease_path) = scope.paths();
         let (Some((store, key)), Some((_, clock))) =
             (lake.object_store(lease_path), lake.object_store(CLOCK_PATH))
         else {
@@ -682,13 +701,16 @@ impl LakeLock {
                         .unwrap_or_default();
                     let limit = timing.stale.max(theirs) + Duration::from_secs(1);
                     if age <= limit {
-                        return Err(LockError::Busy(format!(
-                            "lease {where_} held by {}, last refreshed {} s ago by S3's clock; \
-                             it is taken over after {} s without a refresh",
-                            s.owner(),
-                            age.as_secs(),
-                            limit.as_secs()
-                        )));
+                        return Err(LockError::Busy {
+                            holder: scope.holder(),
+                            detail: format!(
+                                "lease {where_} held by {}, last refreshed {} s ago by S3's \
+                                 clock; it is taken over after {} s without a refresh",
+                                s.owner(),
+                                age.as_secs(),
+                                limit.as_secs()
+                            ),
+                        });
                     }
                     tracing::warn!(
                         owner = s.owner(),
@@ -752,9 +774,12 @@ impl LakeLock {
                 refresher,
             }));
         }
-        Err(LockError::Busy(format!(
-            "lease {where_} changed hands {ATTEMPTS} times while this run tried to take it"
-        )))
+        Err(LockError::Busy {
+            holder: scope.holder(),
+            detail: format!(
+                "lease {where_} changed hands {ATTEMPTS} times while this run tried to take it"
+            ),
+        })
     }
 
     /// What the commit path checks before writing (see [`LeaseGuard`]).

@@ -79,7 +79,7 @@ async fn a_fresh_lease_refuses_a_second_writer_and_a_released_one_is_taken_at_on
     // Well past the stale limit: the refresher keeps it fresh.
     tokio::time::sleep(Duration::from_millis(1_600)).await;
     let second = LakeLock::acquire_with(&lake, fast()).await;
-    assert!(matches!(second, Err(LockError::Busy(_))), "{second:?}");
+    assert!(matches!(second, Err(LockError::Busy { .. })), "{second:?}");
     first.guard().check().unwrap();
     first.release().await.unwrap();
     let third = LakeLock::acquire_with(&lake, fast()).await.unwrap();
@@ -99,7 +99,7 @@ async fn of_many_writers_racing_for_a_stale_lease_exactly_one_wins() {
     let lake = memory_lake(store.clone());
     // Fresh: refused.
     let early = LakeLock::acquire_with(&lake, fast()).await;
-    assert!(matches!(early, Err(LockError::Busy(_))), "{early:?}");
+    assert!(matches!(early, Err(LockError::Busy { .. })), "{early:?}");
     // Stale by the store's clock after 0.4 s + 1 s of LastModified slack.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let results =
@@ -107,7 +107,7 @@ async fn of_many_writers_racing_for_a_stale_lease_exactly_one_wins() {
     let winners: Vec<_> = results.iter().filter(|r| r.is_ok()).collect();
     assert_eq!(winners.len(), 1, "{results:?}");
     for r in &results {
-        assert!(matches!(r, Ok(_) | Err(LockError::Busy(_))), "{r:?}");
+        assert!(matches!(r, Ok(_) | Err(LockError::Busy { .. })), "{r:?}");
     }
 }
 
