@@ -13,6 +13,7 @@ mod ingest_cloudwatch;
 mod inventory;
 mod job;
 mod lake_args;
+mod output;
 mod prune;
 mod report;
 mod schema;

@@ -13,7 +13,8 @@ use flowlake_query::{
 };
 
 use super::Outcome;
-use super::sql::{open_output, threads};
+use super::output::Output;
+use super::sql::threads;
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
@@ -41,7 +42,9 @@ pub(crate) struct ReportArgs {
     #[arg(long)]
     limit: Option<usize>,
 
-    /// Rank by this column instead, descending (e.g. `packets` for top talkers).
+    /// Rank by this column instead, descending (e.g. `packets`); for
+    /// top-talkers, `owner` ranks the owners of the addresses instead of
+    /// address pairs (needs the inventory).
     #[arg(long)]
     by: Option<String>,
 
@@ -158,15 +161,15 @@ pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         let explained = df.explain(false, false)?;
         let schema = explained.schema().inner().clone();
         let plan = explained.collect().await?;
-        let mut out = open_output(args.output.as_ref())?;
+        let mut out = Output::open(args.output.as_ref())?;
         writeln!(out, "{}: {}", report.name, source.why)?;
-        write_batches(&mut *out, OutputFormat::Table, &schema, &plan)?;
-        out.flush()?;
+        write_batches(&mut out, OutputFormat::Table, &schema, &plan)?;
+        out.commit()?;
         return Ok(Outcome::Done);
     }
     let (schema, batches) = run_report(&ctx, report, &options).await?;
-    let mut out = open_output(args.output.as_ref())?;
-    write_batches(&mut *out, args.format, &schema, &batches)?;
-    out.flush()?;
+    let mut out = Output::open(args.output.as_ref())?;
+    write_batches(&mut out, args.format, &schema, &batches)?;
+    out.commit()?;
     Ok(Outcome::Done)
 }

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use flowlake_query::{
     OutputFormat, SessionContext, TimeRange, open_session, run_sql, write_batches,
@@ -11,6 +10,7 @@ use flowlake_query::{
 
 use super::Outcome;
 use super::lake_args::{LakeArgs, MemoryArgs};
+use super::output::Output;
 use super::report::TimeArgs;
 
 #[derive(Debug, Args)]
@@ -42,9 +42,9 @@ pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
     let ctx = open_session(&lake, &range, threads(), &args.memory.settings()).await?;
     match &args.query {
         Some(query) => {
-            let mut out = open_output(args.output.as_ref())?;
-            run_query(&ctx, query, args.format, &mut *out).await?;
-            out.flush()?;
+            let mut out = Output::open(args.output.as_ref())?;
+            run_query(&ctx, query, args.format, &mut out).await?;
+            out.commit()?;
         }
         None => repl(&ctx, args.format).await?,
     }
@@ -53,15 +53,6 @@ pub(crate) async fn run(args: SqlArgs) -> anyhow::Result<Outcome> {
 
 pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-pub(crate) fn open_output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn Write + Send>> {
-    Ok(match path {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    })
 }
 
 async fn run_query(

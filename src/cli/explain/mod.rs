@@ -10,7 +10,6 @@
 //!                                                  └──▶ save (one object per day)
 //! ```
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -24,8 +23,9 @@ use self::records::{records, silent_input};
 use self::sink::Sink;
 use super::Outcome;
 use super::lake_args::{LakeArgs, MemoryArgs};
+use super::output::Output;
 use super::report::TimeArgs;
-use super::sql::{open_output, threads};
+use super::sql::threads;
 
 mod columns;
 mod query;
@@ -122,8 +122,8 @@ pub(crate) async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
         let saved = save::save(&lake, &ctx, &sql, &mut explainer, range, run_at).await?;
         println!("{}", saved.render());
     } else {
-        let mut out = open_output(args.output.as_ref())?;
-        let mut sink = Sink::new(args.format, &mut *out, run_at)?;
+        let mut out = Output::open(args.output.as_ref())?;
+        let mut sink = Sink::new(args.format, &mut out, run_at)?;
         for_each_batch(&ctx, &sql, |batch| -> anyhow::Result<()> {
             for r in records(&batch)? {
                 let e = if args.silent_drops {
@@ -143,7 +143,7 @@ pub(crate) async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
         })
         .await?;
         sink.finish()?;
-        out.flush()?;
+        out.commit()?;
     }
     tracing::info!(
         records = explainer.records,
