@@ -24,6 +24,8 @@ mod compact;
 mod context_explain;
 #[path = "e2e/context_explain_save.rs"]
 mod context_explain_save;
+#[path = "e2e/context_explain_save_races.rs"]
+mod context_explain_save_races;
 #[path = "e2e/context_harness.rs"]
 mod context_harness;
 #[path = "e2e/context_inventory.rs"]

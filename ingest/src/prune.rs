@@ -12,10 +12,17 @@
 //!
 //! Finding the entries costs one read of the whole ledger: prune runs
 //! rarely (daily at most), and entries are not indexed by partition.
+//!
+//! Saved explanations (`reject_explanations/day=…`) are derived from the
+//! flows they explain and not in the ledger: [`prune_explanations`] deletes
+//! the objects of days that ended before the same cutoff, under the
+//! explanations lock, so retention leaves no explanation of a record that
+//! is gone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use flowlake_schemas::explanations::{EXPLANATIONS_DIR, day_of_explanation_path};
 use flowlake_schemas::lake::{LEDGER_DIR, Partition, TABLE_DIR, parse_ledger_path, source_key};
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -38,6 +45,8 @@ pub struct PruneSummary {
     pub records: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Days of saved explanations deleted, oldest first (`YYYY-MM-DD`).
+    pub explanation_days: Vec<String>,
 }
 
 /// Why a prune stopped (partitions dropped before stay dropped).
@@ -71,8 +80,7 @@ pub async fn prune(
     older_than: Duration,
     now_ms: i64,
 ) -> Result<PruneSummary, PruneError> {
-    let age = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
-    let cutoff = now_ms.saturating_sub(age);
+    let cutoff = cutoff(older_than, now_ms);
     let old = |p: Partition| p.start_millis() + 3_600_000 <= cutoff;
     let mut doomed: BTreeMap<Partition, Doomed> = BTreeMap::new();
     for path in lake.list(&format!("{TABLE_DIR}/")).await? {
@@ -120,6 +128,39 @@ pub async fn prune(
         summary.bytes += d.bytes;
     }
     Ok(summary)
+}
+
+/// The time before which data is dropped.
+fn cutoff(older_than: Duration, now_ms: i64) -> i64 {
+    let age = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
+    now_ms.saturating_sub(age)
+}
+
+/// Deletes the saved explanations of every UTC day that ended at least
+/// `older_than` before `now_ms`, and returns those days, oldest first. Run
+/// with the explanations lock held (`LockScope::Explanations`).
+pub async fn prune_explanations(
+    lake: &LakeStore,
+    older_than: Duration,
+    now_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    let cutoff = cutoff(older_than, now_ms);
+    let ended = |day: &str| {
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .is_some_and(|end| end.and_utc().timestamp_millis() <= cutoff)
+    };
+    let mut days = BTreeSet::new();
+    for path in lake.list(&format!("{EXPLANATIONS_DIR}/")).await? {
+        let Some(day) = day_of_explanation_path(&path).filter(|d| ended(d)) else {
+            continue;
+        };
+        lake.delete(&path).await?;
+        days.insert(day.to_owned());
+    }
+    Ok(days.into_iter().collect())
 }
 
 async fn commit_prune(

@@ -1,8 +1,9 @@
 //! `flowlake prune`: retention, whole hour partitions at a time, exactly once.
 
 use clap::Args;
+use flowlake_ingest::lake::lock::{LockScope, with_lock};
 use flowlake_ingest::pipeline::{IngestError, under_lock_recovered};
-use flowlake_ingest::prune::{PruneSummary, prune};
+use flowlake_ingest::prune::{PruneSummary, prune, prune_explanations};
 
 use super::ingest::thousands;
 use super::ingest_cloudwatch::{millis, parse_duration_ms};
@@ -32,9 +33,16 @@ pub(crate) async fn run(args: PruneArgs) -> anyhow::Result<Outcome> {
 pub(crate) async fn execute(args: PruneArgs) -> anyhow::Result<Step> {
     let lake = args.lake.open_existing().await?;
     let older_than = millis(args.older_than);
-    let summary = under_lock_recovered(&lake, |fenced| async move {
-        let now = chrono::Utc::now().timestamp_millis();
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut summary = under_lock_recovered(&lake, |fenced| async move {
         prune(&fenced, older_than, now)
+            .await
+            .map_err(IngestError::from)
+    })
+    .await?;
+    // The explanations of what is gone; their own lock, as saves take.
+    summary.explanation_days = with_lock(&lake, LockScope::Explanations, |fenced| async move {
+        prune_explanations(&fenced, older_than, now)
             .await
             .map_err(IngestError::from)
     })
@@ -47,6 +55,17 @@ pub(crate) async fn execute(args: PruneArgs) -> anyhow::Result<Step> {
 }
 
 fn render(s: &PruneSummary) -> String {
+    let mut text = render_flows(s);
+    if let (Some(first), Some(last)) = (s.explanation_days.first(), s.explanation_days.last()) {
+        text.push_str(&format!(
+            "Deleted the saved explanations of {} days ({first} .. {last}).\n",
+            s.explanation_days.len()
+        ));
+    }
+    text
+}
+
+fn render_flows(s: &PruneSummary) -> String {
     match (s.partitions.first(), s.partitions.last()) {
         (Some(first), Some(last)) => format!(
             "Dropped {} partitions ({first} .. {last}): {} files, {} records, {:.1} MiB.\n",

@@ -11,10 +11,10 @@ use crate::context_harness::*;
 use crate::harness::*;
 
 /// The day of every §2.11 record but none of ours.
-const CASE_DAY: &str = "2026-11-20";
+pub(crate) const CASE_DAY: &str = "2026-11-20";
 
 /// `flowlake explain --save --lake <lake> <extra>`: (exit code, stdout, stderr).
-fn save(lake: &Path, extra: &[&str]) -> (i32, String, String) {
+pub(crate) fn save(lake: &Path, extra: &[&str]) -> (i32, String, String) {
     let mut args = vec!["explain", "--save", "--lake", lake.to_str().unwrap()];
     args.extend_from_slice(extra);
     let out = run(&mut flowlake(&args));
@@ -25,14 +25,14 @@ fn save(lake: &Path, extra: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn save_ok(lake: &Path, extra: &[&str]) -> String {
+pub(crate) fn save_ok(lake: &Path, extra: &[&str]) -> String {
     let (code, stdout, stderr) = save(lake, extra);
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
     stderr
 }
 
 /// What DuckDB reads in the lake (see tests/py/explanations.py).
-fn duck(python: &Path, lake: &Path, report: Option<&Path>) -> Value {
+pub(crate) fn duck(python: &Path, lake: &Path, report: Option<&Path>) -> Value {
     let mut args = vec![lake.to_str().unwrap()];
     if let Some(sql) = report {
         args.push(sql.to_str().unwrap());
@@ -54,7 +54,7 @@ fn rejects(seen: &Value) -> u64 {
 }
 
 /// Saved rows per day, as DuckDB reads them.
-fn rows_by_day(seen: &Value) -> serde_json::Map<String, Value> {
+pub(crate) fn rows_by_day(seen: &Value) -> serde_json::Map<String, Value> {
     let mut out = serde_json::Map::new();
     for r in rows(seen) {
         let day = r["day"].as_str().unwrap().to_owned();
@@ -66,7 +66,7 @@ fn rows_by_day(seen: &Value) -> serde_json::Map<String, Value> {
 
 /// The rows without `explained_at`, sorted: what two saves of the same
 /// flows must agree on.
-fn content(seen: &Value) -> Vec<String> {
+pub(crate) fn content(seen: &Value) -> Vec<String> {
     let mut out: Vec<String> = rows(seen)
         .into_iter()
         .map(|mut r| {
@@ -80,7 +80,13 @@ fn content(seen: &Value) -> Vec<String> {
 
 /// More REJECTs, as a second object: two more on the cases' day and one on
 /// the next day (01:00Z), on eni-0web's closed RDP port.
-fn more_rejects(lake: &Path, name: &str) {
+pub(crate) fn more_rejects(lake: &Path, name: &str) {
+    rejects_from(lake, name, 77);
+}
+
+/// The REJECTs of [`more_rejects`] from sources 203.0.113.`first`.. (a
+/// different `first` makes a different object).
+pub(crate) fn rejects_from(lake: &Path, name: &str, first: u8) {
     let dir = scratch(name);
     let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status flow-direction tcp-flags pkt-srcaddr pkt-dstaddr reject-reason";
     let line = |src: &str, sport: u32, start: i64| {
@@ -91,9 +97,9 @@ fn more_rejects(lake: &Path, name: &str) {
     };
     let text = [
         header.to_owned(),
-        line("203.0.113.77", 52000, 1_795_170_000),
-        line("203.0.113.78", 52001, 1_795_170_060),
-        line("203.0.113.79", 52002, 1_795_222_800),
+        line(&format!("203.0.113.{first}"), 52000, 1_795_170_000),
+        line(&format!("203.0.113.{}", first + 1), 52001, 1_795_170_060),
+        line(&format!("203.0.113.{}", first + 2), 52002, 1_795_222_800),
     ]
     .join("\n");
     std::fs::write(dir.join("more.log"), text + "\n").unwrap();
@@ -111,7 +117,7 @@ type Case = (
     Option<&'static str>,
 );
 
-fn table_files(lake: &Path) -> Vec<String> {
+pub(crate) fn table_files(lake: &Path) -> Vec<String> {
     files_under(&lake.join("reject_explanations"))
 }
 

@@ -2,7 +2,7 @@
 //! quarantine and the writer's lock.
 
 pub mod commit;
-mod crashpoint;
+pub mod crashpoint;
 pub mod cursor;
 pub mod ledger;
 pub mod lock;

@@ -272,6 +272,7 @@ impl DayWriter<'_> {
         let dest = explanation_day_path(&open.day);
         self.lake.publish(&open.staged, &dest).await?;
         tracing::info!(day = %open.day, rows = open.rows, "Saved a day of explanations.");
+        flowlake_ingest::lake::crashpoint::reached("explain-day-saved");
         self.saved.days.insert(open.day, open.rows);
         Ok(())
     }
