@@ -41,6 +41,38 @@ const VIEWS: &[(&str, &[&str], &str, Option<&str>)] = &[
     ("talkers", &[], TALKERS_ONCE, None),
 ];
 
+/// `flows_enriched`'s owners over the records `talkers` sums now, for
+/// `top-talkers --by owner`: registered with `flows_enriched`, and again
+/// whenever `talkers` changes ([`use_count`]), since a view binds the views
+/// it reads when it is created.
+pub const TALKERS_ENRICHED: &str = "talkers_enriched";
+
+/// The SQL of `flows_enriched` over another relation with the columns of
+/// `flows` (its records; the evidence of who owns an address stays every
+/// record of `flows`).
+fn enriched_over(relation: &str) -> String {
+    strip_comments(include_str!("context/flows_enriched.sql")).replacen(
+        "FROM flows f\n",
+        &format!("FROM {relation} f\n"),
+        1,
+    )
+}
+
+/// (Re)creates [`TALKERS_ENRICHED`] over the current `talkers`, when the
+/// inventory allows `flows_enriched`.
+pub(crate) async fn register_talkers_enriched(ctx: &SessionContext) -> Result<(), QueryError> {
+    if !ctx.table_exist("flows_enriched")? || !ctx.table_exist("talkers")? {
+        return Ok(());
+    }
+    ctx.deregister_table(TALKERS_ENRICHED)?;
+    ctx.sql(&format!(
+        "CREATE VIEW {TALKERS_ENRICHED} AS {}",
+        enriched_over("talkers")
+    ))
+    .await?;
+    Ok(())
+}
+
 /// What `top-talkers` sums by default: each conversation once.
 pub const TALKERS_ONCE: &str = "SELECT * FROM flows_once WHERE counted";
 
@@ -67,6 +99,9 @@ pub(crate) async fn register(ctx: &SessionContext, lake: &LakeLocation) -> Resul
                 tracing::warn!(view, error = %e, "View not registered.");
             }
         }
+    }
+    if let Err(e) = register_talkers_enriched(ctx).await {
+        tracing::warn!(view = TALKERS_ENRICHED, error = %e, "View not registered.");
     }
     Ok(())
 }
@@ -115,4 +150,17 @@ async fn table_names(lake: &LakeLocation) -> Result<Vec<String>, QueryError> {
     names.retain(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
     names.sort();
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn talkers_enriched_reads_talkers_and_takes_evidence_from_every_flow() {
+        let sql = enriched_over("talkers");
+        assert_eq!(sql.matches("FROM talkers f\n").count(), 1);
+        assert!(!sql.contains("FROM flows f\n"));
+        assert!(sql.contains("FROM flows\n"), "the evidence reads flows");
+    }
 }

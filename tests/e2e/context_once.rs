@@ -245,3 +245,76 @@ fn top_talkers_falls_back_to_all_and_names_the_missing_fields() {
     let rows = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(rows[0]["bytes"], 672);
 }
+
+/// `top-talkers --by owner` on E2 with its inventory, against sums worked
+/// by hand from §4.6: counted once, the instance and the server each move
+/// 51 000 bytes and the NAT gateway none (its legs are duplicates and
+/// translations); every record counted, the NAT gateway's two outside legs
+/// appear as its own and the instance's bytes double.
+#[test]
+fn top_talkers_by_owner_ranks_the_owners_of_both_ends() {
+    let lake = lake_tagged("e2-both", "-owners");
+    let lake_arg = lake.to_str().unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut args = vec![
+            "report",
+            "top-talkers",
+            "--by",
+            "owner",
+            "--lake",
+            lake_arg,
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    let out = run(&mut flowlake(&args(&[])));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("flowlake inventory import"), "{stderr}");
+
+    crate::context_harness::import(&lake, &["once/inventory-e2"]);
+    let owners = |extra: &[&'static str]| -> Vec<(String, String, u64, u64, u64)> {
+        json(&ok(&mut flowlake(&args(extra))))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["owner_kind"].as_str().unwrap().to_owned(),
+                    r["owner"].as_str().unwrap().to_owned(),
+                    r["bytes"].as_u64().unwrap(),
+                    r["bytes_sent"].as_u64().unwrap(),
+                    r["bytes_received"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let row = |kind: &str, owner: &str, sent: u64, received: u64| {
+        (
+            kind.to_owned(),
+            owner.to_owned(),
+            sent + received,
+            sent,
+            received,
+        )
+    };
+    assert_eq!(
+        owners(&[]),
+        vec![
+            row("ec2_instance", "i-01234567890123456", 1_000, 50_000),
+            row("external", "203.0.113.5", 50_000, 1_000),
+        ]
+    );
+    assert_eq!(
+        owners(&["--count", "all"]),
+        vec![
+            row("external", "203.0.113.5", 150_000, 3_000),
+            row("ec2_instance", "i-01234567890123456", 2_000, 100_000),
+            row("nat_gateway", "nat-0e1fba3d48050974f", 1_000, 50_000),
+        ]
+    );
+    let first = &json(&ok(&mut flowlake(&args(&[]))))[0];
+    assert_eq!(first["certainty"], "certain", "{first}");
+}

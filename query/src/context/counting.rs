@@ -67,5 +67,5 @@ pub async fn use_count(ctx: &SessionContext, mode: CountMode) -> Result<(), Quer
     };
     ctx.deregister_table("talkers")?;
     ctx.sql(&format!("CREATE VIEW talkers AS {sql}")).await?;
-    Ok(())
+    super::register_talkers_enriched(ctx).await
 }

@@ -34,6 +34,20 @@ pub struct Report {
     /// A table the report reads that a lake has only once something wrote
     /// it, if any.
     pub needs: Option<Needs>,
+    /// Other groupings of the same question, chosen with `--by <name>`
+    /// (`--by` with any other name re-ranks by that column).
+    pub by: &'static [Grouping],
+}
+
+/// A report's question grouped another way (`top-talkers --by owner`).
+#[derive(Debug, Clone, Copy)]
+pub struct Grouping {
+    /// What follows `--by`.
+    pub name: &'static str,
+    /// Its SQL (flows only: no rollup form).
+    pub sql: &'static str,
+    /// What it reads that only some lakes have.
+    pub needs: Option<Needs>,
 }
 
 /// An optional table a report reads, and the command that writes it.
@@ -64,6 +78,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("summary.rollup.sql")),
         default_limit: 100,
         needs: None,
+        by: &[],
     },
     Report {
         name: "top-sources",
@@ -71,6 +86,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("top-sources.rollup.sql")),
         default_limit: 20,
         needs: None,
+        by: &[],
     },
     Report {
         name: "top-destinations",
@@ -78,6 +94,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("top-destinations.rollup.sql")),
         default_limit: 20,
         needs: None,
+        by: &[],
     },
     Report {
         name: "top-pairs",
@@ -85,6 +102,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("top-pairs.rollup.sql")),
         default_limit: 20,
         needs: None,
+        by: &[],
     },
     Report {
         name: "top-talkers",
@@ -92,6 +110,14 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: None,
         default_limit: 20,
         needs: None,
+        by: &[Grouping {
+            name: "owner",
+            sql: include_str!("top-talkers-by-owner.sql"),
+            needs: Some(Needs {
+                table: crate::context::TALKERS_ENRICHED,
+                how: "flowlake inventory import",
+            }),
+        }],
     },
     Report {
         name: "rejected-sources",
@@ -99,6 +125,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("rejected-sources.rollup.sql")),
         default_limit: 20,
         needs: None,
+        by: &[],
     },
     Report {
         name: "rejected-ports",
@@ -106,6 +133,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("rejected-ports.rollup.sql")),
         default_limit: 20,
         needs: None,
+        by: &[],
     },
     Report {
         name: "ssh-rdp-external",
@@ -113,6 +141,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("ssh-rdp-external.rollup.sql")),
         default_limit: 50,
         needs: None,
+        by: &[],
     },
     Report {
         name: "interfaces",
@@ -120,6 +149,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("interfaces.rollup.sql")),
         default_limit: 50,
         needs: None,
+        by: &[],
     },
     Report {
         name: "log-status",
@@ -127,6 +157,7 @@ pub const REPORTS: &[Report] = &[
         rollup_sql: Some(include_str!("log-status.rollup.sql")),
         default_limit: 50,
         needs: None,
+        by: &[],
     },
     Report {
         name: "top-rejecting-controls",
@@ -137,6 +168,7 @@ pub const REPORTS: &[Report] = &[
             table: flowlake_schemas::explanations::EXPLANATIONS_DIR,
             how: "flowlake explain --save",
         }),
+        by: &[],
     },
 ];
 
@@ -190,7 +222,12 @@ pub async fn report_frame(
     report: &Report,
     options: &ReportOptions,
 ) -> Result<(DataFrame, Source), QueryError> {
-    if let Some(needs) = report.needs
+    let grouping = options
+        .order_by
+        .as_deref()
+        .and_then(|by| report.by.iter().find(|g| g.name == by));
+    let needs = grouping.map_or(report.needs, |g| g.needs);
+    if let Some(needs) = needs
         && !ctx.table_exist(needs.table)?
     {
         return Err(QueryError::MissingTable {
@@ -199,10 +236,22 @@ pub async fn report_frame(
             how: needs.how,
         });
     }
-    let (sql, source) = report_sql(ctx, report).await?;
+    let (sql, source) = match grouping {
+        Some(g) => (
+            g.sql,
+            Source {
+                rollups: false,
+                why: format!(
+                    "reads flows: {} --by {} has no rollup form",
+                    report.name, g.name
+                ),
+            },
+        ),
+        None => report_sql(ctx, report).await?,
+    };
     tracing::debug!(report = report.name, why = %source.why, "Report source.");
     let mut df = ctx.sql(sql).await?;
-    if let Some(column) = &options.order_by {
+    if let (None, Some(column)) = (grouping, &options.order_by) {
         df = df.sort(vec![col(column.as_str()).sort(false, false)])?;
     }
     let limit = options.limit.unwrap_or(report.default_limit);
@@ -235,7 +284,8 @@ mod tests {
     fn every_report_has_a_description_and_no_limit() {
         for r in REPORTS {
             assert!(!r.description().is_empty(), "{}", r.name);
-            for sql in std::iter::once(r.sql).chain(r.rollup_sql) {
+            let by = r.by.iter().map(|g| g.sql);
+            for sql in std::iter::once(r.sql).chain(r.rollup_sql).chain(by) {
                 assert!(!sql.to_uppercase().contains("LIMIT"), "{}", r.name);
             }
         }
