@@ -11,6 +11,10 @@
 
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/harness_raw.rs"]
+mod harness_raw;
+#[path = "e2e/harness_s3.rs"]
+mod harness_s3;
 
 #[path = "e2e/bad_input.rs"]
 mod bad_input;

@@ -398,17 +398,7 @@ fn top_rejecting_controls_is_its_sql_in_duckdb() {
         .iter()
         .map(|c| c.as_str().unwrap())
         .collect();
-    let ours = json(&ok(&mut flowlake(&[
-        "report",
-        "top-rejecting-controls",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--format",
-        "json",
-        "--limit",
-        "0",
-    ])));
-    let ours = ours.as_array().unwrap();
+    let ours = report_rows(lake, "top-rejecting-controls", &["--limit", "0"]);
     let text = |v: &Value| match v {
         Value::Null => Value::Null,
         Value::String(s) => Value::from(s.clone()),

@@ -12,29 +12,13 @@ fn raw_window(python: &std::path::Path, sample: &std::path::Path, from: i64, to:
     py(python, "raw_reports.py", &args)
 }
 
-fn report(lake: &std::path::Path, name: &str, extra: &[&str]) -> Vec<Value> {
-    let mut args = vec![
-        "report",
-        name,
-        "--lake",
-        lake.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    json(&ok(&mut flowlake(&args)))
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[test]
 fn every_report_matches_an_independent_computation() {
     let Some(python) = python() else { return };
     let s = shared();
     let raw = py(&python, "raw_reports.py", &[s.sample.to_str().unwrap()]);
     for (name, _) in REPORT_KEYS {
-        let ours = report(&s.lake, name, &["--limit", "0"]);
+        let ours = report_rows(&s.lake, name, &["--limit", "0"]);
         let theirs = raw[*name].as_array().unwrap();
         assert!(
             !theirs.is_empty(),
@@ -56,7 +40,7 @@ fn top_talkers_rank_by_bytes_or_packets_and_respect_the_limit() {
             .cmp(&a["bytes"].as_u64())
             .then(a["srcaddr"].as_str().cmp(&b["srcaddr"].as_str()))
     });
-    let ours = report(&s.lake, "top-sources", &["--limit", "5"]);
+    let ours = report_rows(&s.lake, "top-sources", &["--limit", "5"]);
     let names = |rows: &[&Value]| {
         rows.iter()
             .map(|r| r["srcaddr"].clone())
@@ -74,14 +58,14 @@ fn top_talkers_rank_by_bytes_or_packets_and_respect_the_limit() {
         .map(|r| r["packets"].as_u64().unwrap_or(0))
         .collect();
     by_packets.sort_unstable_by(|a, b| b.cmp(a));
-    let ours = report(&s.lake, "top-sources", &["--limit", "5", "--by", "packets"]);
+    let ours = report_rows(&s.lake, "top-sources", &["--limit", "5", "--by", "packets"]);
     let got: Vec<u64> = ours
         .iter()
         .map(|r| r["packets"].as_u64().unwrap())
         .collect();
     assert_eq!(got, by_packets[..5]);
     // Default limit: 20 rows.
-    assert_eq!(report(&s.lake, "top-pairs", &[]).len(), 20);
+    assert_eq!(report_rows(&s.lake, "top-pairs", &[]).len(), 20);
 }
 
 #[test]
@@ -102,7 +86,7 @@ fn a_time_window_narrows_every_report() {
     for name in ["summary", "rejected-ports", "log-status"] {
         compare_report(
             name,
-            &report(&s.lake, name, &window),
+            &report_rows(&s.lake, name, &window),
             raw[name].as_array().unwrap(),
         );
     }
@@ -311,7 +295,7 @@ fn reports_read_the_rollups_when_they_cover_the_window_and_flows_otherwise() {
         let mut args = window.to_vec();
         args.extend_from_slice(&["--limit", "0"]);
         args.extend_from_slice(extra);
-        report(lake, name, &args)
+        report_rows(lake, name, &args)
     };
     for (name, _) in REPORT_KEYS {
         let source = report_source(&s.lake, name, &window);

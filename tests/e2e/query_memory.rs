@@ -51,21 +51,16 @@ fn wide() -> &'static Wide {
 
 /// Runs `flowlake report <name> --limit 0` under the low limit.
 fn report_under_limit(lake: &Path, spill: &Path, name: &str) -> Vec<Value> {
-    let out = ok(&mut flowlake(&[
-        "report",
-        name,
-        "--lake",
-        lake.to_str().unwrap(),
-        "--format",
-        "json",
+    let spill = spill.to_str().unwrap();
+    let limits = [
         "--limit",
         "0",
         "--memory-limit",
         LIMIT,
         "--spill-dir",
-        spill.to_str().unwrap(),
-    ]));
-    json(&out).as_array().cloned().unwrap_or_default()
+        spill,
+    ];
+    report_rows(lake, name, &limits)
 }
 
 #[test]
