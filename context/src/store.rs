@@ -236,12 +236,12 @@ fn write_parquet(
     let mut writer = ArrowWriter::try_new(
         file.as_file().try_clone().map_err(|e| fail(&e))?,
         table.batch.schema(),
-        None,
+        Some(flowlake_ingest::encode::lake_properties().build()),
     )
     .map_err(|e| fail(&e))?;
     writer.write(&table.batch).map_err(|e| fail(&e))?;
+    // Made durable by the publish that follows.
     writer.close().map_err(|e| fail(&e))?;
-    file.as_file().sync_all().map_err(|e| fail(&e))?;
     let (_, path) = file.keep().map_err(|e| fail(&e.error))?;
     Ok(path)
 }

@@ -28,7 +28,7 @@ use flowlake_schemas::lake::{Partition, data_file_path};
 use flowlake_schemas::schema::{END_TIME, START_TIME, file_schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
 
 use crate::rollup::Companions;
@@ -74,11 +74,9 @@ const DELTA_COLUMNS: &[&str] = &["start", "end", "start_time", "end_time"];
 /// instructions), because a 5-minute object repeats its addresses, ports
 /// and times; statistics only on numeric columns saved 8 %.
 pub fn writer_properties() -> WriterProperties {
-    let mut builder = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+    let mut builder = lake_properties()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::None)
-        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")));
+        .set_statistics_enabled(EnabledStatistics::None);
     for column in STATISTICS_COLUMNS {
         builder = builder
             .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::Chunk);
@@ -91,6 +89,17 @@ pub fn writer_properties() -> WriterProperties {
             builder.set_column_encoding(ColumnPath::from(*column), Encoding::DELTA_BINARY_PACKED);
     }
     builder.build()
+}
+
+/// What every Parquet file flowlake writes into a lake shares (data files,
+/// rollup companions, inventory tables, saved explanations): zstd at level
+/// 1, which every engine reads and which costs little more CPU than
+/// snappy for much smaller files, and flowlake's name and version as the
+/// writer. Each kind of file adds its own row groups and statistics.
+pub fn lake_properties() -> WriterPropertiesBuilder {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")))
 }
 
 /// A finished Parquet file waiting to be published.

@@ -17,7 +17,6 @@ use arrow::array::RecordBatch;
 use flowlake_schemas::rollup::sums::Rollup;
 use flowlake_schemas::rollup::{FIRST_START, HOUR_START, LAST_END, LAST_START, ROLLUPS};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -28,10 +27,8 @@ use crate::encode::{EncodeError, StagedFile};
 /// the times and the numbers, none on text, whose comparisons cost a good
 /// part of the write and whose ranges (addresses, ids) rarely prune.
 fn companion_properties() -> WriterProperties {
-    let mut builder = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
-        .set_statistics_enabled(EnabledStatistics::None)
-        .set_created_by(format!("flowlake {}", env!("CARGO_PKG_VERSION")));
+    let mut builder =
+        crate::encode::lake_properties().set_statistics_enabled(EnabledStatistics::None);
     for column in [
         HOUR_START,
         FIRST_START,

@@ -40,6 +40,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use flowlake_context::explain::{Explainer, Explanation};
 use flowlake_ingest::LakeStore;
+use flowlake_ingest::encode::lake_properties;
 use flowlake_ingest::lake::lock::{LockScope, with_lock};
 use flowlake_query::{SessionContext, TimeRange, batch_stream};
 use flowlake_schemas::explanations::{
@@ -48,8 +49,6 @@ use flowlake_schemas::explanations::{
 };
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::columns::ExplanationColumns;
 use super::records::{Record, records};
@@ -286,8 +285,7 @@ fn start_day(staging: &Path, day: String) -> anyhow::Result<OpenDay> {
         .tempfile_in(staging)
         .with_context(|| format!("staging in {}", staging.display()))?;
     let (file, staged) = file.keep().map_err(|e| e.error)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+    let props = lake_properties()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
     let writer = ArrowWriter::try_new(file, explanations_schema(), Some(props))?;
