@@ -128,27 +128,22 @@ fn prune_deletes_the_explanations_of_the_days_it_drops() {
         .unwrap()
         .as_secs();
     let older_than = format!("{}s", now - 1_795_221_000);
-    let out = ok(&mut flowlake(&[
-        "prune",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--older-than",
-        &older_than,
-        "--json",
-    ]));
-    let summary = json(&out);
-    assert_eq!(summary["explanation_days"], serde_json::json!([CASE_DAY]));
+    let prune = || {
+        let lake = lake.to_str().unwrap();
+        let args = [
+            "prune",
+            "--lake",
+            lake,
+            "--older-than",
+            &older_than,
+            "--json",
+        ];
+        json(&ok(&mut flowlake(&args)))
+    };
+    assert_eq!(prune()["explanation_days"], serde_json::json!([CASE_DAY]));
     assert_eq!(table_files(&lake), ["day=2026-11-21/part-0.parquet"]);
     assert_saved_matches_flows(&python, &lake);
     // Pruning again deletes nothing more.
-    let again = json(&ok(&mut flowlake(&[
-        "prune",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--older-than",
-        &older_than,
-        "--json",
-    ])));
-    assert_eq!(again["explanation_days"], serde_json::json!([]));
+    assert_eq!(prune()["explanation_days"], serde_json::json!([]));
     assert_eq!(table_files(&lake).len(), 1);
 }

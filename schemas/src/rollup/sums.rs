@@ -468,51 +468,64 @@ mod tests {
     use crate::schema::file_schema;
     use arrow::array::StringArray;
 
-    fn batch(rows: &[(&str, &str, Option<i64>, Option<i64>)]) -> RecordBatch {
+    /// A batch in the file schema with `named` columns and every other
+    /// column null.
+    fn file_batch(rows: usize, named: Vec<(&str, ArrayRef)>) -> RecordBatch {
         let schema = file_schema();
         let columns = schema
             .fields()
             .iter()
-            .map(|f| -> ArrayRef {
-                let n = rows.len();
-                match f.name().as_str() {
-                    "interface_id" => {
-                        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0)))
-                    }
-                    "action" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
-                    "bytes" => Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.2))),
-                    "start_time" => Arc::new(
-                        TimestampMillisecondArray::from_iter(rows.iter().map(|r| r.3))
-                            .with_timezone("UTC"),
-                    ),
-                    "protocol" => Arc::new(Int32Array::from(vec![6; n])),
-                    _ => arrow::array::new_null_array(f.data_type(), n),
-                }
+            .map(|f| match named.iter().find(|(n, _)| n == f.name()) {
+                Some((_, array)) => array.clone(),
+                None => arrow::array::new_null_array(f.data_type(), rows),
             })
             .collect();
         RecordBatch::try_new(schema, columns).unwrap()
     }
 
+    fn times(values: impl IntoIterator<Item = Option<i64>>) -> ArrayRef {
+        Arc::new(TimestampMillisecondArray::from_iter(values).with_timezone("UTC"))
+    }
+
+    fn texts<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> ArrayRef {
+        Arc::new(StringArray::from_iter(values))
+    }
+
+    fn batch(rows: &[(&str, &str, Option<i64>, Option<i64>)]) -> RecordBatch {
+        file_batch(
+            rows.len(),
+            vec![
+                ("interface_id", texts(rows.iter().map(|r| Some(r.0)))),
+                ("action", texts(rows.iter().map(|r| Some(r.1)))),
+                (
+                    "bytes",
+                    Arc::new(Int64Array::from_iter(rows.iter().map(|r| r.2))),
+                ),
+                ("start_time", times(rows.iter().map(|r| r.3))),
+                ("protocol", Arc::new(Int32Array::from(vec![6; rows.len()]))),
+            ],
+        )
+    }
+
     #[test]
     fn derived_keys_are_recomputed_from_their_source() {
-        let schema = file_schema();
         let rows = [("10.0.0.1", 6), ("203.0.113.9", 17), ("10.0.0.1", 6)];
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| -> ArrayRef {
-                match f.name().as_str() {
-                    "srcaddr" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
-                    "dstaddr" => Arc::new(StringArray::from(vec!["fd00::1", "8.8.8.8", "fd00::1"])),
-                    "protocol" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.1))),
-                    _ => arrow::array::new_null_array(f.data_type(), rows.len()),
-                }
-            })
-            .collect();
+        let input = file_batch(
+            rows.len(),
+            vec![
+                ("srcaddr", texts(rows.iter().map(|r| Some(r.0)))),
+                (
+                    "dstaddr",
+                    texts(["fd00::1", "8.8.8.8", "fd00::1"].map(Some)),
+                ),
+                (
+                    "protocol",
+                    Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.1))),
+                ),
+            ],
+        );
         let mut rollup = Rollup::new(TALKERS_HOURLY).unwrap();
-        rollup
-            .add(&RecordBatch::try_new(schema, columns).unwrap())
-            .unwrap();
+        rollup.add(&input).unwrap();
         let out = rollup.take().unwrap().unwrap();
         assert_eq!(out.schema(), TALKERS_HOURLY.schema());
         let text = |name: &str, i: usize| {
@@ -597,7 +610,6 @@ mod tests {
 
     #[test]
     fn null_is_a_value_of_its_own_and_no_time_is_too_big() {
-        let schema = file_schema();
         // Text: NULL, "" and "x"; integers: NULL, 0 and a negative; times:
         // none, far before the epoch and near the largest.
         let big = 253_402_300_799_999; // 9999-12-31T23:59:59.999
@@ -609,25 +621,19 @@ mod tests {
             (Some(""), Some(0), Some(-5)),
             (Some("x"), Some(-1), Some(big)),
         ];
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| -> ArrayRef {
-                match f.name().as_str() {
-                    "interface_id" => Arc::new(StringArray::from_iter(rows.iter().map(|r| r.0))),
-                    "dstport" => Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.1))),
-                    "start_time" => Arc::new(
-                        TimestampMillisecondArray::from_iter(rows.iter().map(|r| r.2))
-                            .with_timezone("UTC"),
-                    ),
-                    _ => arrow::array::new_null_array(f.data_type(), rows.len()),
-                }
-            })
-            .collect();
+        let input = file_batch(
+            rows.len(),
+            vec![
+                ("interface_id", texts(rows.iter().map(|r| r.0))),
+                (
+                    "dstport",
+                    Arc::new(Int32Array::from_iter(rows.iter().map(|r| r.1))),
+                ),
+                ("start_time", times(rows.iter().map(|r| r.2))),
+            ],
+        );
         let mut rollup = Rollup::new(TALKERS_HOURLY).unwrap();
-        rollup
-            .add(&RecordBatch::try_new(schema, columns).unwrap())
-            .unwrap();
+        rollup.add(&input).unwrap();
         assert_eq!(rollup.len(), 3);
         assert!(rollup.memory() > 0);
         let out = rollup.take().unwrap().unwrap();
@@ -664,27 +670,22 @@ mod tests {
 
     #[test]
     fn many_distinct_values_keep_their_own_sums_across_batches() {
-        let schema = file_schema();
         let batch = |from: usize, to: usize| {
             let addrs: Vec<String> = (from..to)
                 .map(|i| format!("198.51.{}.{}", i / 256, i % 256))
                 .collect();
-            let columns = schema
-                .fields()
-                .iter()
-                .map(|f| -> ArrayRef {
-                    let n = addrs.len();
-                    match f.name().as_str() {
-                        "dstaddr" => Arc::new(StringArray::from_iter_values(addrs.iter())),
-                        "bytes" => {
-                            Arc::new(Int64Array::from_iter_values((from..to).map(|i| i as i64)))
-                        }
-                        "action" => Arc::new(StringArray::from(vec!["ACCEPT"; n])),
-                        _ => arrow::array::new_null_array(f.data_type(), n),
-                    }
-                })
-                .collect();
-            RecordBatch::try_new(schema.clone(), columns).unwrap()
+            let n = addrs.len();
+            file_batch(
+                n,
+                vec![
+                    ("dstaddr", texts(addrs.iter().map(|a| Some(a.as_str())))),
+                    (
+                        "bytes",
+                        Arc::new(Int64Array::from_iter_values((from..to).map(|i| i as i64))),
+                    ),
+                    ("action", texts(vec![Some("ACCEPT"); n])),
+                ],
+            )
         };
         let mut rollup = Rollup::new(TALKERS_HOURLY).unwrap();
         rollup.add(&batch(0, 5000)).unwrap();
