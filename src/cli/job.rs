@@ -16,6 +16,7 @@ use chrono::{SecondsFormat, Utc};
 use clap::{Args, Parser};
 use flowlake_ingest::IngestError;
 use flowlake_ingest::lake::LockError;
+use flowlake_ingest::lake::lock::LockScope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -249,7 +250,10 @@ pub(crate) async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                 writer_busy |= e.chain().any(|c| {
                     matches!(
                         c.downcast_ref::<IngestError>(),
-                        Some(IngestError::Lock(LockError::Busy { .. }))
+                        Some(IngestError::Lock(LockError::Busy {
+                            scope: LockScope::Writer,
+                            ..
+                        }))
                     )
                 });
             }

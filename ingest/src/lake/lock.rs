@@ -158,11 +158,14 @@ const ATTEMPTS: usize = 4;
 /// Why the lake could not be locked, or stopped being ours.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    /// Another process holds it: `holder` names what takes that lock.
-    #[error("another flowlake {holder} is writing to this lake ({detail}); wait for it to finish")]
+    /// Another process holds the lock of `scope`.
+    #[error(
+        "another flowlake {} is writing to this lake ({detail}); wait for it to finish",
+        scope.holder()
+    )]
     Busy {
-        /// What holds a lock of this scope ("ingest", "explain --save", …).
-        holder: &'static str,
+        /// Whose lock it is (the message names what takes it).
+        scope: LockScope,
         /// The lock file, or the lease and who holds it.
         detail: String,
     },
@@ -644,7 +647,7 @@ impl LakeLock {
             return match file.try_lock() {
                 Ok(()) => Ok(LakeLock::Local(file)),
                 Err(_) => Err(LockError::Busy {
-                    holder: scope.holder(),
+                    scope,
                     detail: path.display().to_string(),
                 }),
             };
@@ -702,7 +705,7 @@ impl LakeLock {
                     let limit = timing.stale.max(theirs) + Duration::from_secs(1);
                     if age <= limit {
                         return Err(LockError::Busy {
-                            holder: scope.holder(),
+                            scope,
                             detail: format!(
                                 "lease {where_} held by {}, last refreshed {} s ago by S3's \
                                  clock; it is taken over after {} s without a refresh",
@@ -775,7 +778,7 @@ impl LakeLock {
             }));
         }
         Err(LockError::Busy {
-            holder: scope.holder(),
+            scope,
             detail: format!(
                 "lease {where_} changed hands {ATTEMPTS} times while this run tried to take it"
             ),
