@@ -29,9 +29,10 @@ use crate::schema::{END_TIME, START_TIME};
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// Words in a key: the null mask, two for the hour, and room for the
-/// widest table's key columns (an `Int64` key takes two).
-const WORDS: usize = 16;
+/// Words in a key: the null mask, two for the hour, and the widest table's
+/// key columns (`talkers_hourly` holds nine; an `Int64` key takes two).
+/// Every word is hashed and compared, so there are no spare ones.
+const WORDS: usize = 12;
 
 /// A group's key (see the module doc); unused words stay zero.
 type Key = [u32; WORDS];
@@ -77,7 +78,9 @@ fn value<T: arrow::datatypes::ArrowPrimitiveType<Native = i64>>(
 /// The distinct values of one text column, each stored once.
 #[derive(Debug, Default)]
 struct Interner {
-    bytes: Vec<u8>,
+    /// The values one after another (each a whole `str`, so any one of
+    /// them is a `str` again: no check when the column is rebuilt).
+    bytes: String,
     /// Where value `id` ends in `bytes` (it starts where `id - 1` ends).
     ends: Vec<usize>,
     /// `(hash, id)` of every value, to find one by its text.
@@ -87,25 +90,19 @@ struct Interner {
 }
 
 impl Interner {
-    fn get(&self, id: u32) -> &[u8] {
-        let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.bytes[start..self.ends[id]]
+    fn get(&self, id: u32) -> &str {
+        value_of(&self.bytes, &self.ends, id)
     }
 
-    fn intern(&mut self, text: &[u8]) -> u32 {
+    fn intern(&mut self, text: &str) -> u32 {
         if let Some(last) = self.last
             && self.get(last) == text
         {
             return last;
         }
-        let hash = xxh3_64(text);
+        let hash = xxh3_64(text.as_bytes());
         let (bytes, ends) = (&self.bytes, &self.ends);
-        let stored = |id: u32| {
-            let id = id as usize;
-            let start = if id == 0 { 0 } else { ends[id - 1] };
-            &bytes[start..ends[id]]
-        };
+        let stored = |id: u32| value_of(bytes, ends, id);
         let found = self
             .index
             .find(hash, |&(h, id)| h == hash && stored(id) == text)
@@ -114,7 +111,7 @@ impl Interner {
             Some(id) => id,
             None => {
                 let id = self.ends.len() as u32;
-                self.bytes.extend_from_slice(text);
+                self.bytes.push_str(text);
                 self.ends.push(self.bytes.len());
                 self.index.insert_unique(hash, (hash, id), |&(h, _)| h);
                 id
@@ -128,6 +125,13 @@ impl Interner {
     fn memory(&self) -> usize {
         self.bytes.len() + self.ends.len() * (std::mem::size_of::<usize>() + 12)
     }
+}
+
+/// Value `id` of an interner's `bytes` and `ends`.
+fn value_of<'a>(bytes: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &bytes[start..ends[id]]
 }
 
 /// How a key column is held in the key.
@@ -321,7 +325,7 @@ impl Rollup {
                     let array = array.as_string_opt::<i32>().ok_or_else(wrong)?;
                     for (key, text) in keys.iter_mut().zip(array) {
                         match text {
-                            Some(text) => key[word] = interner.intern(text.as_bytes()),
+                            Some(text) => key[word] = interner.intern(text),
                             None => key[0] |= bit,
                         }
                     }
@@ -399,19 +403,17 @@ impl Rollup {
         let held: Vec<ArrayRef> = self
             .held
             .iter_mut()
-            .map(|held| -> Result<ArrayRef, ArrowError> {
+            .map(|held| -> ArrayRef {
                 let (word, bit) = (held.word, held.bit);
                 let valid = |k: &Key| k[0] & bit == 0;
-                Ok(match &mut held.slot {
+                match &mut held.slot {
                     Slot::Text(interner) => {
                         let interner = std::mem::take(interner);
                         let mut out =
                             StringBuilder::with_capacity(keys.len(), interner.bytes.len());
                         for k in &keys {
                             if valid(k) {
-                                let text = std::str::from_utf8(interner.get(k[word]))
-                                    .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
-                                out.append_value(text);
+                                out.append_value(interner.get(k[word]));
                             } else {
                                 out.append_null();
                             }
@@ -424,9 +426,9 @@ impl Rollup {
                     Slot::Int64 => Arc::new(Int64Array::from_iter(keys.iter().map(|k| {
                         valid(k).then(|| (u64::from(k[word + 1]) << 32 | u64::from(k[word])) as i64)
                     }))),
-                })
+                }
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
 
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.table.schema().fields().len());
         columns.push(Arc::new(hour));
