@@ -197,7 +197,8 @@ impl std::fmt::Debug for PartitionedWriter {
 const MAX_BUFFERED: usize = 96 << 20;
 
 /// Memory the rollup groups held across open files may take before they are
-/// written out as partial rows (a group is about 100 bytes and its new text).
+/// written out as partial rows (see `Rollup::memory`: a group's key and sums,
+/// its text as the output will hold it, and each distinct value once).
 const MAX_ROLLUP_MEMORY: usize = 32 << 20;
 
 impl PartitionedWriter {

@@ -94,11 +94,11 @@ impl Interner {
         value_of(&self.bytes, &self.ends, id)
     }
 
-    fn intern(&mut self, text: &str) -> u32 {
+    fn intern(&mut self, text: &str) -> Result<u32, ArrowError> {
         if let Some(last) = self.last
             && self.get(last) == text
         {
-            return last;
+            return Ok(last);
         }
         let hash = xxh3_64(text.as_bytes());
         let (bytes, ends) = (&self.bytes, &self.ends);
@@ -110,7 +110,7 @@ impl Interner {
         let id = match found {
             Some(id) => id,
             None => {
-                let id = self.ends.len() as u32;
+                let id = u32::try_from(self.ends.len()).map_err(|_| too_many())?;
                 self.bytes.push_str(text);
                 self.ends.push(self.bytes.len());
                 self.index.insert_unique(hash, (hash, id), |&(h, _)| h);
@@ -118,13 +118,19 @@ impl Interner {
             }
         };
         self.last = Some(id);
-        id
+        Ok(id)
     }
 
     /// Bytes held: the text and, per value, its end and index slot.
     fn memory(&self) -> usize {
         self.bytes.len() + self.ends.len() * (std::mem::size_of::<usize>() + 12)
     }
+}
+
+/// Past 2^32 distinct values or groups, an id would wrap and two keys
+/// would meet (the caller's memory bound spills long before).
+fn too_many() -> ArrowError {
+    ArrowError::ComputeError("more than 2^32 rollup groups or values held".to_owned())
 }
 
 /// Value `id` of an interner's `bytes` and `ends`.
@@ -185,6 +191,18 @@ pub struct Rollup {
     keys: Vec<Key>,
     hashes: Vec<u64>,
     sums: Vec<Sums>,
+    /// The text bytes [`Rollup::take`] will write: every group's own copy.
+    text_out: usize,
+}
+
+/// The text bytes of `key`'s values, as a rebuilt column holds them.
+fn text_len(held: &[Held], key: &Key) -> usize {
+    held.iter()
+        .map(|h| match &h.slot {
+            Slot::Text(interner) if key[0] & h.bit == 0 => interner.get(key[h.word]).len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The null-mask bit of the hour.
@@ -228,6 +246,12 @@ impl Rollup {
                 }
             };
             let words = slot.words();
+            if word + words > WORDS || held.len() >= 30 {
+                return Err(ArrowError::SchemaError(format!(
+                    "{}: too many keys for a rollup",
+                    table.name
+                )));
+            }
             held.push(Held {
                 name: key,
                 slot,
@@ -235,12 +259,6 @@ impl Rollup {
                 bit: 1 << (held.len() + 1),
             });
             word += words;
-        }
-        if word > WORDS || held.len() > 30 {
-            return Err(ArrowError::SchemaError(format!(
-                "{}: too many keys for a rollup",
-                table.name
-            )));
         }
         let position = |key: &str| held.iter().position(|h| h.name == key);
         let outputs = table
@@ -260,6 +278,7 @@ impl Rollup {
             keys: Vec::new(),
             hashes: Vec::new(),
             sums: Vec::new(),
+            text_out: 0,
         })
     }
 
@@ -273,7 +292,9 @@ impl Rollup {
         self.keys.is_empty()
     }
 
-    /// About how many bytes the groups held take, for the caller's bound.
+    /// About how many bytes the groups held take, and [`Rollup::take`]
+    /// would build, for the caller's bound: each group's key and sums, its
+    /// own copy of its text in the output, and each distinct value once.
     pub fn memory(&self) -> usize {
         let text: usize = self
             .held
@@ -283,7 +304,7 @@ impl Rollup {
                 _ => 0,
             })
             .sum();
-        self.keys.len() * GROUP_BYTES + text
+        self.keys.len() * GROUP_BYTES + self.text_out + text
     }
 
     /// Adds a batch in the lake's file schema.
@@ -325,7 +346,7 @@ impl Rollup {
                     let array = array.as_string_opt::<i32>().ok_or_else(wrong)?;
                     for (key, text) in keys.iter_mut().zip(array) {
                         match text {
-                            Some(text) => key[word] = interner.intern(text),
+                            Some(text) => key[word] = interner.intern(text)?,
                             None => key[0] |= bit,
                         }
                     }
@@ -362,12 +383,13 @@ impl Rollup {
                 Some(group) => group as usize,
                 None => {
                     let group = self.keys.len();
+                    let id = u32::try_from(group).map_err(|_| too_many())?;
                     self.keys.push(*key);
                     self.hashes.push(h);
                     self.sums.push(Sums::default());
+                    self.text_out += text_len(&self.held, key);
                     let hashes = &self.hashes;
-                    self.index
-                        .insert_unique(h, group as u32, |&g| hashes[g as usize]);
+                    self.index.insert_unique(h, id, |&g| hashes[g as usize]);
                     group
                 }
             };
@@ -394,6 +416,7 @@ impl Rollup {
         let sums = std::mem::take(&mut self.sums);
         self.hashes = Vec::new();
         self.index = HashTable::new();
+        self.text_out = 0;
 
         let hour = TimestampMillisecondArray::from_iter(keys.iter().map(|k| {
             (k[0] & HOUR_BIT == 0)
@@ -668,6 +691,33 @@ mod tests {
         let got: Vec<Option<i64>> = hours.iter().collect();
         assert_eq!(got, vec![None, hour(-5), hour(big)]);
         assert_eq!(hour(-5), Some(-HOUR_MS));
+    }
+
+    #[test]
+    fn memory_counts_the_text_each_group_will_carry() {
+        // One long interface id shared by many groups (one per port): the
+        // id is interned once but written once per group by take().
+        let long = "e".repeat(60_000);
+        let n = 100;
+        let input = file_batch(
+            n,
+            vec![
+                ("interface_id", texts(vec![Some(long.as_str()); n])),
+                (
+                    "dstport",
+                    Arc::new(Int32Array::from_iter_values(0..n as i32)),
+                ),
+            ],
+        );
+        let mut rollup = Rollup::new(TALKERS_HOURLY).unwrap();
+        rollup.add(&input).unwrap();
+        assert!(rollup.memory() >= n * long.len(), "{}", rollup.memory());
+        let out = rollup.take().unwrap().unwrap();
+        let ids = out
+            .column_by_name("interface_id")
+            .unwrap()
+            .as_string::<i32>();
+        assert_eq!(ids.value_data().len(), n * long.len());
     }
 
     #[test]
