@@ -4,69 +4,121 @@
 //! A file is written beside its path and renamed over it once the answer
 //! is complete ([`Output::commit`]), so a run that fails part-way (a query
 //! error, a full disk, Ctrl-C) leaves the file as it was, or no file, never
-//! a truncated JSON array or a Parquet file without its footer. Standard
-//! output cannot be taken back: there the exit code says a run failed.
+//! a truncated JSON array or a Parquet file without its footer. The answer
+//! keeps an existing file's permissions, and a symbolic link keeps pointing
+//! at it. Standard output, and a destination that is not a regular file
+//! (`/dev/stdout`, a FIFO), cannot be taken back: there the exit code says a
+//! run failed. Ctrl-C or a kill leaves a `.<name>.<pid>.partial` beside it.
 
+use std::fs::File;
 use std::io::{BufWriter, Stdout, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tempfile::NamedTempFile;
 
 /// An answer being written; see the module docs.
 pub(crate) enum Output {
     /// Standard output.
     Stdout(BufWriter<Stdout>),
-    /// A staged file beside `dest`, deleted if the answer is never committed.
-    File {
-        staged: BufWriter<NamedTempFile>,
-        dest: PathBuf,
-    },
+    /// A destination that is not a regular file (`/dev/stdout`, a FIFO, a
+    /// device): written in place, as a shell redirection would.
+    Direct(BufWriter<File>),
+    /// A file staged beside the destination.
+    Staged(Staged),
+}
+
+/// A staged file, deleted unless committed.
+pub(crate) struct Staged {
+    file: Option<BufWriter<File>>,
+    path: PathBuf,
+    dest: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Output {
-    /// Standard output, or a staged file for `path`.
+    /// Standard output, or the file at `path` (staged when it is a regular
+    /// file or does not exist yet).
     pub(crate) fn open(path: Option<&PathBuf>) -> anyhow::Result<Output> {
-        let Some(dest) = path else {
+        let Some(path) = path else {
             return Ok(Output::Stdout(BufWriter::new(std::io::stdout())));
         };
+        let writing = || format!("writing {}", path.display());
+        // Through a symbolic link to the file it names, which is replaced.
+        let dest = match std::fs::canonicalize(path) {
+            Ok(real) => real,
+            Err(_) => path.clone(),
+        };
+        let existing = std::fs::metadata(&dest).ok();
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            let file = File::options()
+                .write(true)
+                .open(&dest)
+                .with_context(writing)?;
+            return Ok(Output::Direct(BufWriter::new(file)));
+        }
         let dir = match dest.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
         };
         let name = dest
             .file_name()
             .map_or_else(|| "output".into(), |n| n.to_string_lossy());
-        let staged = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .with_context(|| format!("creating {}", dest.display()))?;
-        Ok(Output::File {
-            staged: BufWriter::new(staged),
-            dest: dest.clone(),
-        })
+        let (file, staged) = create_beside(&dir, &name).with_context(writing)?;
+        if let Some(meta) = existing {
+            // The answer keeps the old file's permissions; a new one gets
+            // the umask's, as any created file does.
+            file.set_permissions(meta.permissions())
+                .with_context(writing)?;
+        }
+        Ok(Output::Staged(Staged {
+            file: Some(BufWriter::new(file)),
+            path: staged,
+            dest,
+        }))
     }
 
-    /// Ends the answer: flushes standard output, or puts the file in place.
+    /// Ends the answer: flushes it and, for a staged file, puts it in place.
     pub(crate) fn commit(self) -> anyhow::Result<()> {
         match self {
             Output::Stdout(mut out) => Ok(out.flush()?),
-            Output::File { staged, dest } => {
-                let staged = staged
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(|| format!("writing {}", dest.display()))?;
-                staged
-                    .as_file()
-                    .sync_all()
-                    .with_context(|| format!("writing {}", dest.display()))?;
-                staged
-                    .persist(&dest)
-                    .map_err(|e| e.error)
-                    .with_context(|| format!("writing {}", dest.display()))?;
+            Output::Direct(mut out) => Ok(out.flush()?),
+            Output::Staged(mut staged) => {
+                let writing = || format!("writing {}", staged.dest.display());
+                let Some(file) = staged.file.as_mut() else {
+                    return Ok(());
+                };
+                file.flush().with_context(writing)?;
+                file.get_ref().sync_all().with_context(writing)?;
+                std::fs::rename(&staged.path, &staged.dest).with_context(writing)?;
+                staged.file = None; // in place: nothing to delete
                 Ok(())
             }
+        }
+    }
+}
+
+/// A new file `.<name>.<pid>[.<n>].partial` in `dir`.
+fn create_beside(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)> {
+    let pid = std::process::id();
+    let mut n = 0u32;
+    loop {
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!(".{n}")
+        };
+        let path = dir.join(format!(".{name}.{pid}{suffix}.partial"));
+        match File::options().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((file, path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(e),
         }
     }
 }
@@ -75,14 +127,22 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Output::Stdout(out) => out.write(buf),
-            Output::File { staged, .. } => staged.write(buf),
+            Output::Direct(out) => out.write(buf),
+            Output::Staged(Staged {
+                file: Some(file), ..
+            }) => file.write(buf),
+            Output::Staged(_) => Err(std::io::Error::other("output already committed")),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Output::Stdout(out) => out.flush(),
-            Output::File { staged, .. } => staged.flush(),
+            Output::Direct(out) => out.flush(),
+            Output::Staged(Staged {
+                file: Some(file), ..
+            }) => file.flush(),
+            Output::Staged(_) => Ok(()),
         }
     }
 }
@@ -108,5 +168,33 @@ mod tests {
         out.commit().unwrap();
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "[1,2]");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_keeps_pointing_at_the_answer_and_devices_are_written_in_place() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut out = Output::open(Some(&link)).unwrap();
+        out.write_all(b"new").unwrap();
+        out.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let mut null = Output::open(Some(&PathBuf::from("/dev/null"))).unwrap();
+        assert!(matches!(null, Output::Direct(_)));
+        null.write_all(b"x").unwrap();
+        null.commit().unwrap();
     }
 }
