@@ -15,9 +15,9 @@
 //!
 //! Saved explanations (`reject_explanations/day=…`) are derived from the
 //! flows they explain and not in the ledger: [`prune_explanations`] deletes
-//! the objects of days that ended before the same cutoff, under the
-//! explanations lock, so retention leaves no explanation of a record that
-//! is gone.
+//! the object of every day that ended before the same cutoff, under the
+//! explanations lock, once all of the day's hours are gone (the day the
+//! cutoff falls in keeps its explanations until the next prune after it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

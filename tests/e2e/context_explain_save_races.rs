@@ -127,7 +127,7 @@ fn prune_deletes_the_explanations_of_the_days_it_drops() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let older_than = format!("{}s", now - 1_795_221_000);
+    let older_than = format!("{}s", now.saturating_sub(1_795_221_000));
     let prune = || {
         let lake = lake.to_str().unwrap();
         let args = [
