@@ -95,7 +95,8 @@ pub fn writer_properties() -> WriterProperties {
 /// rollup companions, inventory tables, saved explanations): zstd at level
 /// 1, which every engine reads and which costs little more CPU than
 /// snappy for much smaller files, and flowlake's name and version as the
-/// writer. Each kind of file adds its own row groups and statistics.
+/// writer. Each kind of file adds its own row groups and statistics (and
+/// the rollup companions, read thousands at a time, their own codec).
 pub fn lake_properties() -> WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))

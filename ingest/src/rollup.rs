@@ -17,18 +17,28 @@ use arrow::array::RecordBatch;
 use flowlake_schemas::rollup::sums::Rollup;
 use flowlake_schemas::rollup::{FIRST_START, HOUR_START, LAST_END, LAST_START, ROLLUPS};
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::encode::{EncodeError, StagedFile};
 
-/// Settings for companion files: zstd, and the data files' statistics
+/// Settings for companion files: snappy, and the data files' statistics
 /// policy (see `encode::writer_properties`): chunk statistics on the hour,
 /// the times and the numbers, none on text, whose comparisons cost a good
 /// part of the write and whose ranges (addresses, ids) rarely prune.
+///
+/// Snappy rather than the lake's zstd: the Parquet reader builds a zstd
+/// compressor and decompressor for every column chunk it opens, and a
+/// dashboard opens thousands of small companions. Measured on a 100 M
+/// record month (2,160 files per table, the files rewritten by pyarrow
+/// with snappy): `report log-status` 0.84–0.86 s → 0.46–0.51 s, the traffic
+/// dashboard 3.59 → 2.43–2.57 s, traffic_hourly 20 MB either way; the
+/// top-talkers dashboard 28.8 → 26.2–27.4 s for talkers_hourly 1.23× larger.
 fn companion_properties() -> WriterProperties {
-    let mut builder =
-        crate::encode::lake_properties().set_statistics_enabled(EnabledStatistics::None);
+    let mut builder = crate::encode::lake_properties()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::None);
     for column in [
         HOUR_START,
         FIRST_START,
