@@ -1,6 +1,7 @@
-//! `explain --save` as an adversarial user runs it: two saves at once, a
-//! save killed after each day it publishes, and retention dropping the
-//! flows that days of explanations describe. What is in the table is read
+//! `explain --save` as an adversarial user runs it: two saves at once (and,
+//! since two quick saves may not overlap, a save started while the lock is
+//! held), a save killed after each day it publishes, and retention dropping
+//! the flows that days of explanations describe. What is in the table is read
 //! back by DuckDB (tests/py/explanations.py), never by flowlake's code.
 
 use std::path::Path;
@@ -146,4 +147,59 @@ fn prune_deletes_the_explanations_of_the_days_it_drops() {
     // Pruning again deletes nothing more.
     assert_eq!(prune()["explanation_days"], serde_json::json!([]));
     assert_eq!(table_files(&lake).len(), 1);
+}
+
+/// The lock itself, held by the test the way a running save holds it: a
+/// second save is refused and names what holds the lake, the saved days
+/// stay as they were, and a prune drops the flows but leaves the days it
+/// would delete to the next prune.
+#[test]
+fn while_a_save_holds_the_lock_another_is_refused_and_prune_leaves_the_days() {
+    let Some(python) = python() else { return };
+    let lake = two_day_lake("context-save-locked");
+    save_ok(&lake, &[]);
+    let read_all = || -> Vec<Vec<u8>> {
+        table_files(&lake)
+            .iter()
+            .map(|f| std::fs::read(lake.join("reject_explanations").join(f)).unwrap())
+            .collect()
+    };
+    let before = read_all();
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(lake.join("_flowlake/explanations/lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+
+    rejects_from(&lake, "context-save-locked-later", 140);
+    let (code, stdout, stderr) = save(&lake, &[]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stderr.contains("another flowlake explain --save is writing"),
+        "{stderr}"
+    );
+    assert_eq!(read_all(), before);
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let older_than = format!("{}s", now.saturating_sub(1_795_221_000));
+    let lake_arg = lake.to_str().unwrap();
+    let args = [
+        "prune",
+        "--lake",
+        lake_arg,
+        "--older-than",
+        &older_than,
+        "--json",
+    ];
+    let summary = json(&ok(&mut flowlake(&args)));
+    assert!(!summary["partitions"].as_array().unwrap().is_empty());
+    assert_eq!(summary["explanation_days"], serde_json::json!([]));
+    assert_eq!(read_all(), before);
+
+    drop(lock);
+    save_ok(&lake, &[]);
+    assert_saved_matches_flows(&python, &lake);
 }
