@@ -26,6 +26,26 @@ fn assert_saved_matches_flows(python: &Path, lake: &Path) {
     }
 }
 
+/// `flowlake prune --json` with a cutoff of 2026-11-21T00:30Z: the cases'
+/// day is over, the next day's 01:00 hour is not.
+fn prune_after_the_cases_day(lake: &Path) -> serde_json::Value {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let older_than = format!("{}s", now.saturating_sub(1_795_221_000));
+    let lake = lake.to_str().unwrap();
+    let args = [
+        "prune",
+        "--lake",
+        lake,
+        "--older-than",
+        &older_than,
+        "--json",
+    ];
+    json(&ok(&mut flowlake(&args)))
+}
+
 /// The case lake with REJECTs on two days, and what one save of it holds.
 fn two_day_lake(name: &str) -> std::path::PathBuf {
     let lake = case_lake(name, true);
@@ -122,30 +142,13 @@ fn prune_deletes_the_explanations_of_the_days_it_drops() {
     let lake = two_day_lake("context-save-prune");
     save_ok(&lake, &[]);
     assert_eq!(table_files(&lake).len(), 2);
-    // A cutoff of 2026-11-21T00:30Z: the cases' day is over, the next
-    // day's 01:00 hour is not.
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let older_than = format!("{}s", now.saturating_sub(1_795_221_000));
-    let prune = || {
-        let lake = lake.to_str().unwrap();
-        let args = [
-            "prune",
-            "--lake",
-            lake,
-            "--older-than",
-            &older_than,
-            "--json",
-        ];
-        json(&ok(&mut flowlake(&args)))
-    };
-    assert_eq!(prune()["explanation_days"], serde_json::json!([CASE_DAY]));
+    let summary = prune_after_the_cases_day(&lake);
+    assert_eq!(summary["explanation_days"], serde_json::json!([CASE_DAY]));
     assert_eq!(table_files(&lake), ["day=2026-11-21/part-0.parquet"]);
     assert_saved_matches_flows(&python, &lake);
     // Pruning again deletes nothing more.
-    assert_eq!(prune()["explanation_days"], serde_json::json!([]));
+    let again = prune_after_the_cases_day(&lake);
+    assert_eq!(again["explanation_days"], serde_json::json!([]));
     assert_eq!(table_files(&lake).len(), 1);
 }
 
@@ -180,21 +183,7 @@ fn while_a_save_holds_the_lock_another_is_refused_and_prune_leaves_the_days() {
     );
     assert_eq!(read_all(), before);
 
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let older_than = format!("{}s", now.saturating_sub(1_795_221_000));
-    let lake_arg = lake.to_str().unwrap();
-    let args = [
-        "prune",
-        "--lake",
-        lake_arg,
-        "--older-than",
-        &older_than,
-        "--json",
-    ];
-    let summary = json(&ok(&mut flowlake(&args)));
+    let summary = prune_after_the_cases_day(&lake);
     assert!(!summary["partitions"].as_array().unwrap().is_empty());
     assert_eq!(summary["explanation_days"], serde_json::json!([]));
     assert_eq!(read_all(), before);
