@@ -35,4 +35,4 @@ SELECT
   END AS certainty
 FROM ends
 GROUP BY owner_kind, owner
-ORDER BY bytes DESC, owner_kind, owner
+ORDER BY bytes DESC NULLS LAST, owner_kind, owner

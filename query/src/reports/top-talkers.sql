@@ -8,4 +8,4 @@ SELECT
 FROM talkers
 WHERE orig_src IS NOT NULL AND orig_dst IS NOT NULL
 GROUP BY LEAST(orig_src, orig_dst), GREATEST(orig_src, orig_dst)
-ORDER BY bytes DESC, address_a, address_b
+ORDER BY bytes DESC NULLS LAST, address_a, address_b
