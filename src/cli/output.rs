@@ -8,13 +8,14 @@
 //! keeps an existing file's permissions, and a symbolic link keeps pointing
 //! at it. Standard output, and a destination that is not a regular file
 //! (`/dev/stdout`, a FIFO), cannot be taken back: there the exit code says a
-//! run failed. Ctrl-C or a kill leaves a `.<name>.<pid>.partial` beside it.
+//! run failed. Ctrl-C or a kill leaves a `.<name>.<random>.partial` beside it.
 
 use std::fs::File;
 use std::io::{BufWriter, Stdout, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
+use tempfile::NamedTempFile;
 
 /// An answer being written; see the module docs.
 pub(crate) enum Output {
@@ -23,23 +24,11 @@ pub(crate) enum Output {
     /// A destination that is not a regular file (`/dev/stdout`, a FIFO, a
     /// device): written in place, as a shell redirection would.
     Direct(BufWriter<File>),
-    /// A file staged beside the destination.
-    Staged(Staged),
-}
-
-/// A staged file, deleted unless committed.
-pub(crate) struct Staged {
-    file: Option<BufWriter<File>>,
-    path: PathBuf,
-    dest: PathBuf,
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+    /// A file staged beside `dest` (deleted by `tempfile` unless committed).
+    Staged {
+        staged: BufWriter<NamedTempFile>,
+        dest: PathBuf,
+    },
 }
 
 impl Output {
@@ -70,18 +59,28 @@ impl Output {
         let name = dest
             .file_name()
             .map_or_else(|| "output".into(), |n| n.to_string_lossy());
-        let (file, staged) = create_beside(&dir, &name).with_context(writing)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        // A new answer gets the umask's permissions, as any created file
+        // does (not tempfile's owner-only default).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let staged = builder.tempfile_in(&dir).with_context(writing)?;
         if let Some(meta) = existing {
-            // The answer keeps the old file's permissions; a new one gets
-            // the umask's, as any created file does.
-            file.set_permissions(meta.permissions())
+            // The answer keeps the old file's permissions.
+            staged
+                .as_file()
+                .set_permissions(meta.permissions())
                 .with_context(writing)?;
         }
-        Ok(Output::Staged(Staged {
-            file: Some(BufWriter::new(file)),
-            path: staged,
+        Ok(Output::Staged {
+            staged: BufWriter::new(staged),
             dest,
-        }))
+        })
     }
 
     /// Ends the answer: flushes it and, for a staged file, puts it in place.
@@ -89,36 +88,19 @@ impl Output {
         match self {
             Output::Stdout(mut out) => Ok(out.flush()?),
             Output::Direct(mut out) => Ok(out.flush()?),
-            Output::Staged(mut staged) => {
-                let writing = || format!("writing {}", staged.dest.display());
-                let Some(file) = staged.file.as_mut() else {
-                    return Ok(());
-                };
-                file.flush().with_context(writing)?;
-                file.get_ref().sync_all().with_context(writing)?;
-                std::fs::rename(&staged.path, &staged.dest).with_context(writing)?;
-                staged.file = None; // in place: nothing to delete
+            Output::Staged { staged, dest } => {
+                let writing = || format!("writing {}", dest.display());
+                let staged = staged
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(writing)?;
+                staged.as_file().sync_all().with_context(writing)?;
+                staged
+                    .persist(&dest)
+                    .map_err(|e| e.error)
+                    .with_context(writing)?;
                 Ok(())
             }
-        }
-    }
-}
-
-/// A new file `.<name>.<pid>[.<n>].partial` in `dir`.
-fn create_beside(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)> {
-    let pid = std::process::id();
-    let mut n = 0u32;
-    loop {
-        let suffix = if n == 0 {
-            String::new()
-        } else {
-            format!(".{n}")
-        };
-        let path = dir.join(format!(".{name}.{pid}{suffix}.partial"));
-        match File::options().write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((file, path)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
-            Err(e) => return Err(e),
         }
     }
 }
@@ -128,10 +110,7 @@ impl Write for Output {
         match self {
             Output::Stdout(out) => out.write(buf),
             Output::Direct(out) => out.write(buf),
-            Output::Staged(Staged {
-                file: Some(file), ..
-            }) => file.write(buf),
-            Output::Staged(_) => Err(std::io::Error::other("output already committed")),
+            Output::Staged { staged, .. } => staged.write(buf),
         }
     }
 
@@ -139,10 +118,7 @@ impl Write for Output {
         match self {
             Output::Stdout(out) => out.flush(),
             Output::Direct(out) => out.flush(),
-            Output::Staged(Staged {
-                file: Some(file), ..
-            }) => file.flush(),
-            Output::Staged(_) => Ok(()),
+            Output::Staged { staged, .. } => staged.flush(),
         }
     }
 }
