@@ -4,7 +4,7 @@
 //! A group's key is a fixed array of 32-bit words: a bitmask of nulls, the
 //! hour (two words), then one word per key column, an id for text (each
 //! column interns its distinct values once, found by hash) and the bits of
-//! an integer. A record so costs one hash of a few dozen bytes, a lookup
+//! an `Int32`. A record so costs one hash of a few dozen bytes, a lookup
 //! per text column (skipped when the value repeats the previous record's,
 //! as account, action and status mostly do) and no allocation, however
 //! many groups there are; [`Rollup::take`] rebuilds the key columns from
@@ -30,19 +30,17 @@ use crate::schema::{END_TIME, START_TIME};
 const HOUR_MS: i64 = 3_600_000;
 
 /// Words in a key: the null mask, two for the hour, and the widest table's
-/// key columns (`talkers_hourly` holds nine; an `Int64` key takes two).
-/// Every word is hashed and compared, so there are no spare ones.
+/// key columns (`talkers_hourly` holds nine). Every word is hashed and
+/// compared, so there are no spare ones.
 const WORDS: usize = 12;
 
 /// A group's key (see the module doc); unused words stay zero.
 type Key = [u32; WORDS];
 
-/// Bytes one group costs beyond its interned text: the key, its hash, the
-/// sums and its slot in the index (for [`Rollup::memory`]).
-const GROUP_BYTES: usize = std::mem::size_of::<Key>()
-    + std::mem::size_of::<u64>()
-    + std::mem::size_of::<Sums>()
-    + std::mem::size_of::<u32>() * 2;
+/// Bytes one group costs beyond its text: the key, the sums and its
+/// `(hash, id)` slot in the index (for [`Rollup::memory`]).
+const GROUP_BYTES: usize =
+    std::mem::size_of::<Key>() + std::mem::size_of::<Sums>() + std::mem::size_of::<(u64, u32)>();
 
 /// The running sums of one group.
 #[derive(Debug, Clone, Copy, Default)]
@@ -140,27 +138,16 @@ fn value_of<'a>(bytes: &'a str, ends: &[usize], id: u32) -> &'a str {
     &bytes[start..ends[id]]
 }
 
-/// How a key column is held in the key.
+/// How a key column is held in its word of the key.
 #[derive(Debug)]
 enum Slot {
     /// Text, as an id into its interner.
     Text(Interner),
     /// An `Int32`, as its bits.
     Int32,
-    /// An `Int64`, as two words.
-    Int64,
 }
 
-impl Slot {
-    fn words(&self) -> usize {
-        match self {
-            Slot::Text(_) | Slot::Int32 => 1,
-            Slot::Int64 => 2,
-        }
-    }
-}
-
-/// One key column held in the key: its name, how, and its first word.
+/// One key column held in the key: its name, how, and its word.
 #[derive(Debug)]
 struct Held {
     name: &'static str,
@@ -186,10 +173,9 @@ pub struct Rollup {
     held: Vec<Held>,
     /// The output's key columns, in schema order.
     outputs: Vec<Output>,
-    /// Group ids by key hash.
-    index: HashTable<u32>,
+    /// `(hash, id)` of every group, to find one by its key.
+    index: HashTable<(u64, u32)>,
     keys: Vec<Key>,
-    hashes: Vec<u64>,
     sums: Vec<Sums>,
     /// The text bytes [`Rollup::take`] will write: every group's own copy.
     text_out: usize,
@@ -218,7 +204,7 @@ fn hash(key: &Key) -> u64 {
 
 impl Rollup {
     /// An empty aggregator for `table`, whose keys must be `flows` columns
-    /// of text, `Int32` or `Int64` type.
+    /// of text or `Int32` type.
     pub fn new(table: RollupTable) -> Result<Rollup, ArrowError> {
         let schema = table.schema();
         let source_of = |key: &str| {
@@ -237,16 +223,14 @@ impl Rollup {
             let slot = match schema.field_with_name(key)?.data_type() {
                 DataType::Utf8 => Slot::Text(Interner::default()),
                 DataType::Int32 => Slot::Int32,
-                DataType::Int64 => Slot::Int64,
                 other => {
                     return Err(ArrowError::SchemaError(format!(
-                        "{}: key {key} has type {other}, not text or an integer",
+                        "{}: key {key} has type {other}, not text or Int32",
                         table.name
                     )));
                 }
             };
-            let words = slot.words();
-            if word + words > WORDS || held.len() >= 30 {
+            if word == WORDS || held.len() >= 30 {
                 return Err(ArrowError::SchemaError(format!(
                     "{}: too many keys for a rollup",
                     table.name
@@ -258,7 +242,7 @@ impl Rollup {
                 word,
                 bit: 1 << (held.len() + 1),
             });
-            word += words;
+            word += 1;
         }
         let position = |key: &str| held.iter().position(|h| h.name == key);
         let outputs = table
@@ -276,7 +260,6 @@ impl Rollup {
             outputs,
             index: HashTable::new(),
             keys: Vec::new(),
-            hashes: Vec::new(),
             sums: Vec::new(),
             text_out: 0,
         })
@@ -360,36 +343,25 @@ impl Rollup {
                         }
                     }
                 }
-                Slot::Int64 => {
-                    let array = array.as_primitive_opt::<Int64Type>().ok_or_else(wrong)?;
-                    for (key, v) in keys.iter_mut().zip(array) {
-                        match v {
-                            Some(v) => {
-                                key[word] = v as u32;
-                                key[word + 1] = ((v as u64) >> 32) as u32;
-                            }
-                            None => key[0] |= bit,
-                        }
-                    }
-                }
             }
         }
 
         for (key, i) in keys.iter().zip(0..) {
             let h = hash(key);
             let stored = &self.keys;
-            let found = self.index.find(h, |&g| stored[g as usize] == *key).copied();
+            let found = self
+                .index
+                .find(h, |&(gh, g)| gh == h && stored[g as usize] == *key)
+                .map(|&(_, g)| g);
             let group = match found {
                 Some(group) => group as usize,
                 None => {
                     let group = self.keys.len();
                     let id = u32::try_from(group).map_err(|_| too_many())?;
                     self.keys.push(*key);
-                    self.hashes.push(h);
                     self.sums.push(Sums::default());
                     self.text_out += text_len(&self.held, key);
-                    let hashes = &self.hashes;
-                    self.index.insert_unique(h, id, |&g| hashes[g as usize]);
+                    self.index.insert_unique(h, (h, id), |&(gh, _)| gh);
                     group
                 }
             };
@@ -414,7 +386,6 @@ impl Rollup {
         }
         let keys = std::mem::take(&mut self.keys);
         let sums = std::mem::take(&mut self.sums);
-        self.hashes = Vec::new();
         self.index = HashTable::new();
         self.text_out = 0;
 
@@ -446,9 +417,6 @@ impl Rollup {
                     Slot::Int32 => Arc::new(Int32Array::from_iter(
                         keys.iter().map(|k| valid(k).then(|| k[word] as i32)),
                     )),
-                    Slot::Int64 => Arc::new(Int64Array::from_iter(keys.iter().map(|k| {
-                        valid(k).then(|| (u64::from(k[word + 1]) << 32 | u64::from(k[word])) as i64)
-                    }))),
                 }
             })
             .collect();
