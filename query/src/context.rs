@@ -59,18 +59,25 @@ fn enriched_over(relation: &str) -> String {
 }
 
 /// (Re)creates [`TALKERS_ENRICHED`] over the current `talkers`, when the
-/// inventory allows `flows_enriched`.
-pub(crate) async fn register_talkers_enriched(ctx: &SessionContext) -> Result<(), QueryError> {
-    if !ctx.table_exist("flows_enriched")? || !ctx.table_exist("talkers")? {
-        return Ok(());
+/// inventory allows `flows_enriched`. A view that cannot be planned is
+/// left out with a warning, as in [`register`]: top-talkers does not need
+/// owners.
+pub(crate) async fn register_talkers_enriched(ctx: &SessionContext) {
+    let created = async {
+        if !ctx.table_exist("flows_enriched")? || !ctx.table_exist("talkers")? {
+            return Ok(());
+        }
+        ctx.deregister_table(TALKERS_ENRICHED)?;
+        ctx.sql(&format!(
+            "CREATE VIEW {TALKERS_ENRICHED} AS {}",
+            enriched_over("talkers")
+        ))
+        .await?;
+        Ok::<(), QueryError>(())
+    };
+    if let Err(e) = created.await {
+        tracing::warn!(view = TALKERS_ENRICHED, error = %e, "View not registered.");
     }
-    ctx.deregister_table(TALKERS_ENRICHED)?;
-    ctx.sql(&format!(
-        "CREATE VIEW {TALKERS_ENRICHED} AS {}",
-        enriched_over("talkers")
-    ))
-    .await?;
-    Ok(())
 }
 
 /// What `top-talkers` sums by default: each conversation once.
@@ -100,9 +107,7 @@ pub(crate) async fn register(ctx: &SessionContext, lake: &LakeLocation) -> Resul
             }
         }
     }
-    if let Err(e) = register_talkers_enriched(ctx).await {
-        tracing::warn!(view = TALKERS_ENRICHED, error = %e, "View not registered.");
-    }
+    register_talkers_enriched(ctx).await;
     Ok(())
 }
 

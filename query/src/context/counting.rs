@@ -67,9 +67,6 @@ pub async fn use_count(ctx: &SessionContext, mode: CountMode) -> Result<(), Quer
     };
     ctx.deregister_table("talkers")?;
     ctx.sql(&format!("CREATE VIEW talkers AS {sql}")).await?;
-    // As when the session opened: top-talkers does not need owners.
-    if let Err(e) = super::register_talkers_enriched(ctx).await {
-        tracing::warn!(view = super::TALKERS_ENRICHED, error = %e, "View not registered.");
-    }
+    super::register_talkers_enriched(ctx).await;
     Ok(())
 }
