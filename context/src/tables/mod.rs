@@ -3,6 +3,8 @@
 //! with `valid_from`, `last_seen` and `valid_to` (NULL while current) in
 //! Unix seconds. Absent versions have no rows.
 
+mod ip_owners;
+
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -90,7 +92,7 @@ pub fn build(inventory: &Inventory) -> Result<Vec<Table>, TableError> {
         },
         Table {
             name: "inv_ip_owner",
-            batch: ip_owners(inventory)?,
+            batch: ip_owners::build(inventory)?,
         },
         Table {
             name: "inv_sg_rule",
@@ -569,149 +571,6 @@ fn bpa(inv: &Inventory) -> Result<RecordBatch, TableError> {
             ("valid_from", I),
             ("last_seen", I),
             ("valid_to", I),
-        ],
-        &rows,
-    )
-}
-
-/// Who held each address over time, as non-overlapping segments per
-/// (address, vpc) so that an as-of join returns at most one row: the
-/// earliest candidate, its certainty, and how many candidates there were.
-/// Between two capture times the answer cannot change, so the segments
-/// are the instant classes. Rows with `vpc_id` `*` answer for an address
-/// looked up across every VPC (`other_vpc`, or `ambiguous`). Delegated
-/// IPv4 prefixes of /24 or longer are expanded to their addresses.
-fn ip_owners(inv: &Inventory) -> Result<RecordBatch, TableError> {
-    use std::collections::BTreeMap;
-    #[derive(Serialize, Clone, PartialEq)]
-    struct Row {
-        address: String,
-        vpc_id: String,
-        from_t: Option<i64>,
-        to_t: Option<i64>,
-        eni_id: String,
-        address_kind: &'static str,
-        owner_kind: String,
-        owner_id: Option<String>,
-        owner_name: Option<String>,
-        owner_arn: Option<String>,
-        certainty: &'static str,
-        candidates: usize,
-    }
-    let same_but_time = |a: &Row, b: &Row| {
-        let untimed = |r: &Row| Row {
-            from_t: None,
-            to_t: None,
-            ..r.clone()
-        };
-        untimed(a) == untimed(b)
-    };
-    let times = inv.all_capture_times();
-    // Segments: (-inf, c0), then [ci, ci+1) and [ci+1, c(i+1)), then [cn+1, +inf).
-    let mut segments: Vec<(Option<i64>, Option<i64>, i64)> = Vec::new();
-    if let Some(first) = times.first() {
-        segments.push((None, Some(*first), first - 1));
-    }
-    for (i, c) in times.iter().enumerate() {
-        let next = times.get(i + 1).copied();
-        segments.push((Some(*c), Some(c + 1), *c));
-        if next.is_none_or(|n| n > c + 1) {
-            segments.push((Some(c + 1), next, c + 1));
-        }
-    }
-    let mut rows: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
-    for (from_t, to_t, at) in segments {
-        let mut found: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
-        for (id, t) in &inv.enis {
-            let a = t.timeline.as_of(at);
-            for v in [Some(a.version), a.next].into_iter().flatten() {
-                let Some(eni) = &v.content else { continue };
-                let owner = with_region(classify(eni), &t.scope.1);
-                let vpc = eni.vpc_id.clone().unwrap_or_default();
-                for addr in &eni.addresses {
-                    let hosts: Vec<std::net::IpAddr> = match addr.net {
-                        ipnet::IpNet::V4(n) if n.prefix_len() >= 24 => n
-                            .hosts()
-                            .map(Into::into)
-                            .chain([n.network().into(), n.broadcast().into()])
-                            .collect(),
-                        n if n.prefix_len() == n.max_prefix_len() => vec![n.addr()],
-                        _ => continue,
-                    };
-                    for host in hosts {
-                        let row = Row {
-                            address: host.to_string(),
-                            vpc_id: vpc.clone(),
-                            from_t,
-                            to_t,
-                            eni_id: id.clone(),
-                            address_kind: addr.kind.as_str(),
-                            owner_kind: owner.kind.clone(),
-                            owner_id: owner.id.clone(),
-                            owner_name: owner.name.clone(),
-                            owner_arn: owner.arn.clone(),
-                            certainty: a.certainty.as_str(),
-                            candidates: 1,
-                        };
-                        found
-                            .entry((row.address.clone(), vpc.clone()))
-                            .or_default()
-                            .push(row.clone());
-                        found
-                            .entry((row.address.clone(), "*".to_owned()))
-                            .or_default()
-                            .push(row);
-                    }
-                }
-            }
-        }
-        for (key, mut candidates) in found {
-            candidates.sort_by(|a, b| (&a.vpc_id, &a.eni_id).cmp(&(&b.vpc_id, &b.eni_id)));
-            candidates.dedup_by(|a, b| a.eni_id == b.eni_id);
-            let n = candidates.len();
-            let mut row = candidates.swap_remove(0);
-            row.candidates = n;
-            if key.1 == "*" {
-                let vpcs: std::collections::BTreeSet<&str> = std::iter::once(row.vpc_id.as_str())
-                    .chain(candidates.iter().map(|c| c.vpc_id.as_str()))
-                    .collect();
-                if vpcs.len() > 1 {
-                    row.owner_kind = "ambiguous".to_owned();
-                    row.owner_id = None;
-                    row.owner_name = Some(format!("{n} interfaces in {} VPCs", vpcs.len()));
-                }
-                row.vpc_id = "*".to_owned();
-            }
-            if n > 1 {
-                row.certainty = crate::timeline::Certainty::Gap.as_str();
-            }
-            let list = rows.entry(key).or_default();
-            // Merge with the previous segment when nothing but the time changed.
-            if let Some(last) = list.last_mut()
-                && last.to_t == row.from_t
-                && same_but_time(last, &row)
-            {
-                last.to_t = row.to_t;
-                continue;
-            }
-            list.push(row);
-        }
-    }
-    let rows: Vec<Row> = rows.into_values().flatten().collect();
-    batch(
-        &[
-            ("address", S),
-            ("vpc_id", S),
-            ("from_t", I),
-            ("to_t", I),
-            ("eni_id", S),
-            ("address_kind", S),
-            ("owner_kind", S),
-            ("owner_id", S),
-            ("owner_name", S),
-            ("owner_arn", S),
-            ("certainty", S),
-            ("candidates", I),
         ],
         &rows,
     )
