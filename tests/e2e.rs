@@ -24,6 +24,8 @@ mod cloudwatch;
 mod commit_model;
 #[path = "e2e/compact.rs"]
 mod compact;
+#[path = "e2e/context_config.rs"]
+mod context_config;
 #[path = "e2e/context_explain.rs"]
 mod context_explain;
 #[path = "e2e/context_explain_save.rs"]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{
     BpaExclusion, BpaOptions, Eni, NetworkAcl, PrefixList, RouteTable, SecurityGroup, Subnet,
 };
+use crate::parse::config::ChangeKind;
 use crate::parse::{Kind, SnapshotContent};
 use crate::timeline::{Observation, Timeline};
 
@@ -78,6 +79,8 @@ pub struct Inventory {
     pub bpa_exclusions: BTreeMap<String, Tracked<BpaExclusion>>,
     /// Every distinct capture time, oldest first.
     pub times: Vec<i64>,
+    /// The distinct capture times of each scope, oldest first.
+    pub scope_times: BTreeMap<Scope, Vec<i64>>,
 }
 
 impl Inventory {
@@ -86,21 +89,21 @@ impl Inventory {
     /// in several calls).
     pub fn build(mut snapshots: Vec<(Snapshot, SnapshotContent)>) -> Inventory {
         snapshots.sort_by(|a, b| (a.0.captured_at, &a.0.id).cmp(&(b.0.captured_at, &b.0.id)));
-        let mut merged: BTreeMap<(Scope, i64), (SnapshotContent, bool)> = BTreeMap::new();
+        // Samples and change events of one instant stay apart: a listing
+        // speaks for every object of its kinds, an event only for its own.
+        let mut merged: BTreeMap<(Scope, i64, bool), SnapshotContent> = BTreeMap::new();
         let mut inventory = Inventory::default();
         for (meta, content) in snapshots {
             let key = (
                 (meta.account.clone(), meta.region.clone()),
                 meta.captured_at,
+                meta.source == "config",
             );
-            let event = meta.source == "config";
-            let slot = merged.entry(key).or_default();
-            merge(&mut slot.0, content);
-            slot.1 |= event;
+            merge(merged.entry(key).or_default(), content);
             inventory.snapshots.push(meta);
         }
         let mut scopes: BTreeMap<Scope, Vec<(i64, &SnapshotContent, bool)>> = BTreeMap::new();
-        for ((scope, at), (content, event)) in &merged {
+        for ((scope, at, event), content) in &merged {
             scopes
                 .entry(scope.clone())
                 .or_default()
@@ -164,19 +167,21 @@ impl Inventory {
         }
         let times: BTreeSet<i64> = inventory.snapshots.iter().map(|s| s.captured_at).collect();
         inventory.times = times.into_iter().collect();
+        for s in &inventory.snapshots {
+            let times = inventory
+                .scope_times
+                .entry((s.account.clone(), s.region.clone()))
+                .or_default();
+            if times.last() != Some(&s.captured_at) {
+                times.push(s.captured_at);
+            }
+        }
         inventory
     }
 
     /// The capture times of every snapshot of `scope`, oldest first.
-    pub fn capture_times(&self, scope: &Scope) -> Vec<i64> {
-        let mut times: Vec<i64> = self
-            .snapshots
-            .iter()
-            .filter(|s| s.account == scope.0 && s.region == scope.1)
-            .map(|s| s.captured_at)
-            .collect();
-        times.dedup();
-        times
+    pub fn capture_times(&self, scope: &Scope) -> &[i64] {
+        self.scope_times.get(scope).map_or(&[], Vec::as_slice)
     }
 
     /// Every distinct capture time, oldest first: between two of them (and
@@ -219,6 +224,16 @@ fn merge(into: &mut SnapshotContent, from: SnapshotContent) {
         into.bpa = from.bpa;
     }
     into.bpa_exclusions.extend(from.bpa_exclusions);
+    for (key, change) in from.changes {
+        let keep = into
+            .changes
+            .get(&key)
+            .is_some_and(|seen| seen.state_id > change.state_id);
+        if !keep {
+            into.changes.insert(key, change);
+        }
+    }
+    into.skipped_items += from.skipped_items;
     into.warnings.extend(from.warnings);
 }
 
@@ -226,8 +241,9 @@ fn by_id<T: Clone>(items: &[T], id: impl Fn(&T) -> &String) -> BTreeMap<String, 
     items.iter().map(|i| (id(i).clone(), i.clone())).collect()
 }
 
-/// Adds one scope's observations of one kind: every snapshot that covers
-/// the kind observes every object of it, present or absent.
+/// Adds one scope's observations of one kind: a snapshot that covers the
+/// kind (a describe-* listing) observes every object of it, present or
+/// absent; an AWS Config change observes only its own object.
 fn track<T: Clone + PartialEq>(
     out: &mut BTreeMap<String, Tracked<T>>,
     scope: &Scope,
@@ -235,29 +251,152 @@ fn track<T: Clone + PartialEq>(
     kind: Kind,
     objects: impl Fn(&SnapshotContent) -> BTreeMap<String, T>,
 ) {
-    let seen: Vec<(i64, BTreeMap<String, T>, bool)> = snaps
+    let seen: Vec<(i64, BTreeMap<String, T>, &SnapshotContent, bool)> = snaps
         .iter()
-        .filter(|(_, c, _)| c.covers.contains(&kind))
-        .map(|(at, c, event)| (*at, objects(c), *event))
+        .filter(|(_, c, _)| c.covers.contains(&kind) || c.changes.keys().any(|(k, _)| *k == kind))
+        .map(|(at, c, event)| (*at, objects(c), *c, *event))
         .collect();
-    let ids: BTreeSet<&String> = seen.iter().flat_map(|(_, m, _)| m.keys()).collect();
-    for id in ids {
-        let observations: Vec<Observation<T>> = seen
-            .iter()
-            .map(|(at, m, event)| Observation {
+    let mut observations: BTreeMap<String, Vec<Observation<T>>> = seen
+        .iter()
+        .flat_map(|(_, m, _, _)| m.keys())
+        .map(|id| (id.clone(), Vec::new()))
+        .collect();
+    // When the scope's Config recording began, as far as the lake knows.
+    let first_event = snaps
+        .iter()
+        .find(|(_, _, event)| *event)
+        .map(|(at, _, _)| *at);
+    for (at, m, content, event) in &seen {
+        if content.covers.contains(&kind) {
+            for (id, list) in observations.iter_mut() {
+                list.push(Observation {
+                    at: *at,
+                    content: m.get(id).cloned(),
+                    event: *event,
+                });
+            }
+            continue;
+        }
+        let changes = content
+            .changes
+            .range((kind, String::new())..)
+            .take_while(|((k, _), _)| *k == kind);
+        for ((_, id), change) in changes {
+            let Some(list) = observations.get_mut(id) else {
+                continue;
+            };
+            if change.kind == ChangeKind::Unrecorded {
+                // What held after the last item is unknown from here on:
+                // that item becomes a sample, so a later change leaves a gap.
+                if let Some(last) = list.last_mut() {
+                    last.event = false;
+                }
+                continue;
+            }
+            // Discovered after the scope's recording began: it did not
+            // exist before (or it would have been discovered then).
+            if let Some(since) = first_event
+                .filter(|t| change.kind == ChangeKind::Discovered && list.is_empty() && *t < *at)
+            {
+                list.push(Observation {
+                    at: since,
+                    content: None,
+                    event: true,
+                });
+            }
+            list.push(Observation {
                 at: *at,
                 content: m.get(id).cloned(),
-                event: *event,
-            })
-            .collect();
-        if let Some(timeline) = Timeline::from_observations(observations) {
+                event: true,
+            });
+        }
+    }
+    for (id, list) in observations {
+        if let Some(timeline) = Timeline::from_observations(list) {
             out.insert(
-                id.clone(),
+                id,
                 Tracked {
                     scope: scope.clone(),
                     timeline,
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::Certainty;
+
+    fn config_snapshot(at: i64, items: serde_json::Value) -> (Snapshot, SnapshotContent) {
+        let mut content = SnapshotContent::default();
+        let doc = serde_json::json!({ "configurationItems": items });
+        content
+            .add_file("items.json", doc.to_string().as_bytes())
+            .unwrap();
+        let meta = Snapshot {
+            id: format!("s{at}"),
+            captured_at: at,
+            account: "1".to_owned(),
+            region: "r".to_owned(),
+            source: "config".to_owned(),
+            files: Vec::new(),
+        };
+        (meta, content)
+    }
+
+    fn eni(id: &str, at: i64, state: u64, status: &str, ip: &str) -> serde_json::Value {
+        let time = chrono::DateTime::from_timestamp(at, 0)
+            .unwrap()
+            .to_rfc3339();
+        serde_json::json!({"configurationItemCaptureTime": time, "configurationItemStatus": status,
+            "configurationStateId": state.to_string(), "resourceType": "AWS::EC2::NetworkInterface",
+            "resourceId": id, "awsRegion": "r", "accountId": "1",
+            "configuration": if status == "OK" || status == "ResourceDiscovered" { serde_json::json!({"privateIpAddress": ip}) } else { serde_json::Value::Null }})
+    }
+
+    #[test]
+    fn config_changes_speak_only_for_their_own_object() {
+        let inv = Inventory::build(vec![
+            config_snapshot(
+                100,
+                serde_json::json!([
+                    eni("eni-a", 100, 1, "OK", "10.0.0.1"),
+                    eni("eni-b", 100, 2, "OK", "10.0.0.2")
+                ]),
+            ),
+            config_snapshot(
+                200,
+                serde_json::json!([eni("eni-a", 200, 3, "OK", "10.0.0.3")]),
+            ),
+            config_snapshot(
+                300,
+                serde_json::json!([eni("eni-b", 300, 4, "ResourceDeleted", "")]),
+            ),
+            config_snapshot(
+                400,
+                serde_json::json!([eni("eni-a", 400, 5, "ResourceNotRecorded", "")]),
+            ),
+            config_snapshot(
+                500,
+                serde_json::json!([eni("eni-a", 500, 6, "OK", "10.0.0.5")]),
+            ),
+        ]);
+        let a = &inv.enis["eni-a"].timeline;
+        let b = &inv.enis["eni-b"].timeline;
+        // eni-b is untouched by eni-a's change at 200, certain until it is deleted.
+        assert_eq!(b.versions.len(), 2, "{b:#?}");
+        assert_eq!(b.as_of(250).certainty, Certainty::Certain);
+        assert!(b.as_of(250).version.content.is_some());
+        assert!(b.as_of(300).version.content.is_none());
+        // A change event leaves no gap; after NotRecorded, the next change does.
+        assert_eq!(a.as_of(150).certainty, Certainty::Certain);
+        assert_eq!(a.as_of(450).certainty, Certainty::Gap);
+        assert_eq!(a.as_of(450).next.map(|v| v.valid_from), Some(500));
+        assert_eq!(
+            inv.capture_times(&("1".to_owned(), "r".to_owned())),
+            [100, 200, 300, 400, 500]
+        );
     }
 }

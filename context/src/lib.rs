@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! describe-* JSON ──▶ parse ──▶ SnapshotContent ─┐
+//! AWS Config items ─▶ config_import (per instant) ┤
 //!                                                ├─▶ Inventory (timelines, §1.5) ──▶ World as of t
 //! lake: inventory/raw + snapshots ◀── store ─────┘                                    │
 //!                                     tables (Parquet, SQL) ◀── tables                  ▼
@@ -20,6 +21,7 @@
 //! assert_eq!(t.as_of(100).version.content, Some("v2"));
 //! ```
 
+pub mod config_import;
 pub mod explain;
 pub mod inventory;
 pub mod matcher;

@@ -91,31 +91,134 @@ fn safe_name(name: &str) -> String {
         .collect()
 }
 
-/// Parses the files (nothing is written if one is unreadable), stores them
-/// as one snapshot and rebuilds the tables.
-pub async fn import(
-    lake: &LakeStore,
-    capture: &Capture,
-    source: &str,
-    files: Vec<(String, Vec<u8>)>,
-) -> Result<ImportSummary, StoreFailure> {
-    let mut content = SnapshotContent::default();
-    for (name, bytes) in &files {
-        content.add_file(name, bytes)?;
+/// One snapshot to import: its capture, the files that hold it, and what
+/// identifies its content, so that importing it again (the same files, or
+/// the same Config items reached through another envelope) is a no-op.
+#[derive(Debug, Clone)]
+pub struct SnapshotInput {
+    /// When, which account and region.
+    pub capture: Capture,
+    /// `cli` (describe-* listings) or `config` (AWS Config changes).
+    pub source: &'static str,
+    /// Each file's name and bytes, kept as the raw JSON.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// What the snapshot id is derived from, beside the capture.
+    pub identity: Vec<String>,
+}
+
+impl SnapshotInput {
+    /// describe-* output: identified by its files' digests.
+    pub fn cli(capture: Capture, files: Vec<(String, Vec<u8>)>) -> SnapshotInput {
+        let mut identity: Vec<String> = files.iter().map(|(_, b)| digest(b)).collect();
+        identity.sort();
+        SnapshotInput {
+            capture,
+            source: "cli",
+            files,
+            identity,
+        }
     }
-    content.settle_prefix_list_versions();
-    let mut ids: Vec<String> = files.iter().map(|(_, b)| digest(b)).collect();
-    ids.sort();
-    let id = digest(
-        format!(
-            "{}|{}|{}|{source}|{}",
-            capture.captured_at,
-            capture.account,
-            capture.region,
-            ids.join(",")
+
+    fn id(&self) -> String {
+        let c = &self.capture;
+        digest(
+            format!(
+                "{}|{}|{}|{}|{}",
+                c.captured_at,
+                c.account,
+                c.region,
+                self.source,
+                self.identity.join(",")
+            )
+            .as_bytes(),
         )
-        .as_bytes(),
-    );
+    }
+}
+
+/// Parses every snapshot's files (nothing is written if one is
+/// unreadable), stores the snapshots not already in the lake, and rebuilds
+/// the tables once.
+pub async fn import_all(
+    lake: &LakeStore,
+    inputs: Vec<SnapshotInput>,
+) -> Result<Vec<ImportSummary>, StoreFailure> {
+    let mut parsed = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mut content = SnapshotContent::default();
+        for (name, bytes) in &input.files {
+            content.add_file(name, bytes)?;
+            // Config items carry their own times: capture metadata given
+            // for describe-* output would misplace them.
+            if input.source == "cli" && (!content.changes.is_empty() || content.skipped_items > 0) {
+                return Err(ParseError {
+                    file: name.clone(),
+                    message: "holds AWS Config configuration items: import it with `flowlake inventory import-config`".to_owned(),
+                }
+                .into());
+            }
+        }
+        content.settle_prefix_list_versions();
+        parsed.push((input, content));
+    }
+    with_lock(lake, LockScope::Inventory, move |lake| async move {
+        let mut summaries = Vec::with_capacity(parsed.len());
+        for (input, content) in parsed {
+            summaries.push(store_snapshot(&lake, input, &content).await?);
+        }
+        let tables = rebuild_tables(&lake).await?;
+        for s in &mut summaries {
+            s.tables = tables.clone();
+        }
+        Ok(summaries)
+    })
+    .await
+}
+
+/// Writes one snapshot's raw files, then its metadata (the commit point);
+/// a snapshot already committed is left as it is.
+async fn store_snapshot(
+    lake: &LakeStore,
+    input: SnapshotInput,
+    content: &SnapshotContent,
+) -> Result<ImportSummary, StoreFailure> {
+    let id = input.id();
+    let capture = input.capture;
+    let meta_path = format!("{SNAPSHOTS_DIR}/{:012}-{id}.json", capture.captured_at);
+    let mut summary = ImportSummary {
+        snapshot_id: id.clone(),
+        new: false,
+        objects: object_counts(content),
+        warnings: content.warnings.clone(),
+        tables: Default::default(),
+    };
+    if lake.get(&meta_path).await?.is_some() {
+        return Ok(summary);
+    }
+    let mut raw = Vec::new();
+    for (i, (name, bytes)) in input.files.into_iter().enumerate() {
+        let path = format!("{INVENTORY_DIR}/raw/{id}/{i:03}-{}", safe_name(&name));
+        let file_digest = digest(&bytes);
+        lake.put(&path, Bytes::from(bytes)).await?;
+        raw.push(RawFile {
+            name,
+            path,
+            digest: file_digest,
+        });
+    }
+    let meta = Snapshot {
+        id,
+        captured_at: capture.captured_at,
+        account: capture.account,
+        region: capture.region,
+        source: input.source.to_owned(),
+        files: raw,
+    };
+    let bytes = Bytes::from(serde_json::to_vec_pretty(&meta).unwrap_or_default());
+    summary.new = lake.put_create(&meta_path, bytes).await? == Created::New;
+    Ok(summary)
+}
+
+fn object_counts(content: &SnapshotContent) -> std::collections::BTreeMap<String, usize> {
     let mut objects = std::collections::BTreeMap::new();
     for (kind, n) in [
         ("network_interfaces", content.enis.len()),
@@ -126,47 +229,21 @@ pub async fn import(
         ("prefix_lists", content.prefix_lists.len()),
         ("prefix_list_entries", content.prefix_list_entries.len()),
         ("bpa_exclusions", content.bpa_exclusions.len()),
+        ("deleted", deletions(content)),
     ] {
         if n > 0 {
             objects.insert(kind.to_owned(), n);
         }
     }
-    let warnings = content.warnings.clone();
-    let capture = capture.clone();
-    let source = source.to_owned();
-    with_lock(lake, LockScope::Inventory, move |lake| async move {
-        let mut raw = Vec::new();
-        for (i, (name, bytes)) in files.into_iter().enumerate() {
-            let path = format!("{INVENTORY_DIR}/raw/{id}/{i:03}-{}", safe_name(&name));
-            let file_digest = digest(&bytes);
-            lake.put(&path, Bytes::from(bytes)).await?;
-            raw.push(RawFile {
-                name,
-                path,
-                digest: file_digest,
-            });
-        }
-        let meta = Snapshot {
-            id: id.clone(),
-            captured_at: capture.captured_at,
-            account: capture.account.clone(),
-            region: capture.region.clone(),
-            source: source.clone(),
-            files: raw,
-        };
-        let meta_path = format!("{SNAPSHOTS_DIR}/{:012}-{id}.json", capture.captured_at);
-        let bytes = Bytes::from(serde_json::to_vec_pretty(&meta).unwrap_or_default());
-        let new = lake.put_create(&meta_path, bytes).await? == Created::New;
-        let tables = rebuild_tables(&lake).await?;
-        Ok(ImportSummary {
-            snapshot_id: id,
-            new,
-            objects,
-            warnings,
-            tables,
-        })
-    })
-    .await
+    objects
+}
+
+fn deletions(content: &SnapshotContent) -> usize {
+    content
+        .changes
+        .values()
+        .filter(|c| c.kind == crate::parse::config::ChangeKind::Deleted)
+        .count()
 }
 
 /// Every snapshot in the lake with what its raw files say.

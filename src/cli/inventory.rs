@@ -1,5 +1,6 @@
 //! `flowlake inventory`: import the network's configuration (the JSON of
-//! `aws ec2 describe-*`) as snapshots over time, and show what is known.
+//! `aws ec2 describe-*`, or AWS Config configuration items) as snapshots
+//! over time, and show what is known.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,12 @@ pub(crate) enum InventoryCommand {
     /// subnets, route tables, prefix lists, Block Public Access) as one
     /// snapshot per capture; files are recognised by their top-level key.
     Import(ImportArgs),
+    /// Import AWS Config configuration items: S3 history and snapshot
+    /// files (`.json` or `.json.gz`, folders searched recursively) and the
+    /// output of `aws configservice get-resource-config-history` or
+    /// `batch-get-resource-config`. Each item carries its own time, account
+    /// and region; one snapshot per capture instant.
+    ImportConfig(ImportConfigArgs),
     /// Show the snapshots: when, which account and region, what they hold.
     Ls(LsArgs),
 }
@@ -53,6 +60,20 @@ pub(crate) struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ImportConfigArgs {
+    #[command(flatten)]
+    lake: LakeArgs,
+
+    /// Config files, or folders of them (an `aws s3 sync` of the Config bucket).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct LsArgs {
     #[command(flatten)]
     lake: LakeArgs,
@@ -77,6 +98,7 @@ struct Meta {
 pub(crate) async fn run(command: InventoryCommand) -> anyhow::Result<Outcome> {
     match command {
         InventoryCommand::Import(args) => import(args).await,
+        InventoryCommand::ImportConfig(args) => import_config(args).await,
         InventoryCommand::Ls(args) => ls(args).await,
     }
 }
@@ -150,15 +172,21 @@ async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
         }
     }
     let lake = args.lake.open_for_ingest().await?;
-    let mut summaries = Vec::new();
+    let captures: Vec<Capture> = snapshots.values().map(|(c, _)| c.clone()).collect();
+    let inputs = snapshots
+        .into_values()
+        .map(|(capture, files)| store::SnapshotInput::cli(capture, files))
+        .collect();
+    let summaries: Vec<(Capture, store::ImportSummary)> = captures
+        .into_iter()
+        .zip(store::import_all(&lake, inputs).await?)
+        .collect();
     let mut partial = false;
-    for (_, (capture, files)) in snapshots {
-        let summary = store::import(&lake, &capture, "cli", files).await?;
+    for (_, summary) in &summaries {
         partial |= !summary.warnings.is_empty();
         for w in &summary.warnings {
             tracing::warn!(warning = %w, "Inventory file incomplete or skipped.");
         }
-        summaries.push((capture, summary));
     }
     if args.json {
         let out: Vec<serde_json::Value> = summaries
@@ -194,6 +222,117 @@ async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Done
     })
+}
+
+async fn import_config(args: ImportConfigArgs) -> anyhow::Result<Outcome> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect_config_files(path, true, &mut files)?;
+    }
+    let mut read = Vec::with_capacity(files.len());
+    for file in &files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        read.push((file.display().to_string(), bytes));
+    }
+    let found = flowlake_context::config_import::read(&read)?;
+    drop(read);
+    let lake = args.lake.open_for_ingest().await?;
+    let times: Vec<i64> = found
+        .snapshots
+        .iter()
+        .map(|s| s.capture.captured_at)
+        .collect();
+    let scopes: std::collections::BTreeSet<(String, String)> = found
+        .snapshots
+        .iter()
+        .map(|s| (s.capture.account.clone(), s.capture.region.clone()))
+        .collect();
+    let summaries = store::import_all(&lake, found.snapshots).await?;
+    let mut warnings = found.warnings;
+    warnings.extend(summaries.iter().flat_map(|s| s.warnings.iter().cloned()));
+    for w in &warnings {
+        tracing::warn!(warning = %w, "Configuration item skipped.");
+    }
+    let mut objects: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &summaries {
+        for (k, n) in &s.objects {
+            *objects.entry(k.clone()).or_default() += n;
+        }
+    }
+    let new = summaries.iter().filter(|s| s.new).count();
+    let summary = serde_json::json!({
+        "files": files.len(),
+        "files_without_items": found.without_items,
+        "items": found.items,
+        "duplicate_items": found.duplicates,
+        "skipped_resource_types": found.skipped_types,
+        "snapshots": summaries.len(),
+        "new_snapshots": new,
+        "first_capture": times.iter().min().map(|t| rfc3339(*t)),
+        "last_capture": times.iter().max().map(|t| rfc3339(*t)),
+        "scopes": scopes.iter().map(|(a, r)| format!("{a}/{r}")).collect::<Vec<_>>(),
+        "objects": objects,
+        "warnings": warnings,
+        "tables": summaries.first().map(|s| s.tables.clone()).unwrap_or_default(),
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        let objects: Vec<String> = objects.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "{} item(s) from {} file(s): {} snapshot(s), {} new, {} to {} in {}: {}",
+            found.items,
+            files.len(),
+            summaries.len(),
+            new,
+            summary["first_capture"].as_str().unwrap_or("-"),
+            summary["last_capture"].as_str().unwrap_or("-"),
+            summary["scopes"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default(),
+            objects.join(", ")
+        );
+        if found.duplicates > 0 {
+            println!("  {} item(s) seen twice, kept once", found.duplicates);
+        }
+        for (t, n) in &found.skipped_types {
+            println!("  skipped {n} item(s) of {t} (not read)");
+        }
+        for w in &warnings {
+            println!("  warning: {w}");
+        }
+    }
+    Ok(if warnings.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Partial
+    })
+}
+
+/// The Config files under `path`: `.json` and `.json.gz`, folders searched
+/// recursively (a file named on the command line is taken whatever its name).
+fn collect_config_files(path: &Path, named: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for entry in entries {
+            collect_config_files(&entry, false, out)?;
+        }
+    } else {
+        let name = file_name(path);
+        if named || name.ends_with(".json") || name.ends_with(".json.gz") {
+            out.push(path.to_owned());
+        }
+    }
+    Ok(())
 }
 
 fn file_name(path: &Path) -> String {

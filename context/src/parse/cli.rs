@@ -25,6 +25,16 @@ fn tags(set: Vec<Tag>) -> BTreeMap<String, String> {
     set.into_iter().map(|t| (t.key, t.value)).collect()
 }
 
+/// A number printed as a number (describe-*) or as text (AWS Config types
+/// `Version` as a string).
+fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 fn host(text: &str) -> Option<IpNet> {
     text.parse::<std::net::IpAddr>().ok().map(IpNet::from)
 }
@@ -549,6 +559,7 @@ impl CliRouteTable {
 pub(crate) struct CliPrefixList {
     prefix_list_id: String,
     prefix_list_name: Option<String>,
+    #[serde(deserialize_with = "lenient_i64")]
     version: Option<i64>,
     cidrs: Option<Vec<String>>,
 }
@@ -571,6 +582,7 @@ impl CliPrefixList {
 #[serde(rename_all = "PascalCase", default)]
 pub(crate) struct CliPlEntries {
     pub(crate) prefix_list_id: Option<String>,
+    #[serde(deserialize_with = "lenient_i64")]
     pub(crate) version: Option<i64>,
     pub(crate) entries: Vec<CliPlEntry>,
 }

@@ -1,10 +1,14 @@
 //! Reading inventory files: each JSON document is recognised by its
 //! top-level key, never by the file's name (§1.1). One file may hold
 //! several documents (pages); unknown keys are warned about and skipped.
+//! AWS Config items (`config.rs`) are read into the same shapes, as
+//! per-object changes rather than a listing of a kind.
 
 mod cli;
+pub mod config;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -73,8 +77,42 @@ pub struct SnapshotContent {
     pub bpa: Option<BpaOptions>,
     /// Block Public Access exclusions.
     pub bpa_exclusions: Vec<BpaExclusion>,
+    /// AWS Config changes by object: what each item said happened to its
+    /// resource. An object of a kind the snapshot does not cover is
+    /// observed only through these.
+    pub changes: BTreeMap<(Kind, String), config::Change>,
+    /// AWS Config items of resource types the evaluators do not read.
+    pub skipped_items: usize,
     /// What the reader had to say about the files (missing pages, unknown keys).
     pub warnings: Vec<String>,
+}
+
+/// The most a gzip-compressed inventory file may expand to: Config history
+/// files are kilobytes to megabytes; anything larger is refused rather
+/// than held in memory.
+pub const MAX_INFLATED: u64 = 256 << 20;
+
+/// The file's bytes, gunzipped when they start with the gzip magic (Config
+/// delivers `.json.gz`).
+pub fn inflate<'a>(name: &str, bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>, ParseError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ParseError {
+            file: name.to_owned(),
+            message: format!("not gzip: {e}"),
+        })?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(ParseError {
+            file: name.to_owned(),
+            message: format!("expands past {} MiB; refused", MAX_INFLATED >> 20),
+        });
+    }
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// A file that cannot be read as inventory.
@@ -96,8 +134,9 @@ impl SnapshotContent {
             file: name.to_owned(),
             message,
         };
+        let bytes = inflate(name, bytes)?;
         let mut rules_only = Vec::new();
-        for doc in serde_json::Deserializer::from_slice(bytes).into_iter::<Value>() {
+        for doc in serde_json::Deserializer::from_slice(&bytes).into_iter::<Value>() {
             let doc = doc.map_err(|e| error(format!("not JSON: {e}")))?;
             let Value::Object(map) = doc else {
                 return Err(error("not a JSON object".to_owned()));
@@ -108,6 +147,15 @@ impl SnapshotContent {
                 ));
             }
             let mut known = false;
+            if let Some(items) = config::items_of(&map) {
+                known = true;
+                for (i, item) in items.into_iter().enumerate() {
+                    if let Err(e) = self.add_config_item(item) {
+                        self.warnings
+                            .push(config::item_error(name, i, e).to_string());
+                    }
+                }
+            }
             for (key, value) in &map {
                 known |= self.add_key(name, key, value, &map, &mut rules_only)?;
             }
