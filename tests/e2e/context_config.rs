@@ -58,19 +58,6 @@ fn config_lake() -> &'static Path {
     })
 }
 
-fn who(lake: &Path, subject: &str, at: &str) -> Vec<Value> {
-    let args = [
-        "who",
-        subject,
-        "--lake",
-        lake.to_str().unwrap(),
-        "--at",
-        at,
-        "--json",
-    ];
-    json(&ok(&mut flowlake(&args))).as_array().cloned().unwrap()
-}
-
 /// Each explained record by its flow key.
 fn by_record(rows: Vec<Value>) -> BTreeMap<String, Value> {
     rows.into_iter()
@@ -164,7 +151,7 @@ fn config_items_give_the_spec_answers() {
         t9[0]
     );
     // Overlapping private ranges: vpc-0b2's account came from the API envelope.
-    let both = who(lake, "10.0.2.20", "2026-11-20T10:05:00Z");
+    let both = who(lake, "10.0.2.20", "2026-11-20T10:05:00Z", &[]);
     let enis: Vec<&str> = both.iter().map(|a| a["eni_id"].as_str().unwrap()).collect();
     assert_eq!(enis, ["eni-0app", "eni-0other"]);
 }
@@ -196,7 +183,7 @@ fn config_items_answer_as_describe_snapshots_do_and_close_their_gaps() {
     assert!(gaps > 0, "the fixture has records between two snapshots");
     // Address reuse (§3.5): eni-0aaa deleted at 10:00, eni-0bbb created at
     // 11:00. Between them the CLI snapshots could only say "uncertain".
-    let at = |t: &str| who(config_lake(), "10.0.2.50", t);
+    let at = |t: &str| who(config_lake(), "10.0.2.50", t, &[]);
     let a = at("2026-11-20T09:30:00Z");
     assert_eq!(
         (a[0]["eni_id"].as_str(), a[0]["certainty"].as_str()),
@@ -257,7 +244,7 @@ fn describe_snapshots_and_config_items_share_one_lake() {
         &[config_fixture("vpc-0b2/get-resource-config-history.json")],
     );
     assert_eq!(code, 0, "{s:#}");
-    let both = who(&lake, "10.0.2.20", "2026-11-20T10:05:00Z");
+    let both = who(&lake, "10.0.2.20", "2026-11-20T10:05:00Z", &[]);
     let owners: Vec<(&str, &str)> = both
         .iter()
         .map(|a| {
@@ -271,7 +258,7 @@ fn describe_snapshots_and_config_items_share_one_lake() {
     // vpc-0b2's own objects: neither hides the other.
     assert_eq!(owners, [("eni-0app", "certain"), ("eni-0other", "current")]);
     // The 10:00 CLI listing without eni-0aaa still ends it, whatever Config says elsewhere.
-    let a = who(&lake, "10.0.2.50", "2026-11-20T09:30:00Z");
+    let a = who(&lake, "10.0.2.50", "2026-11-20T09:30:00Z", &[]);
     assert_eq!(a[0]["certainty"], "uncertain", "{a:#?}");
 }
 

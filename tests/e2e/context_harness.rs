@@ -70,3 +70,18 @@ pub(crate) fn explain(lake: &Path, filter: &str) -> Vec<Value> {
     ]));
     json(&out).as_array().cloned().unwrap_or_default()
 }
+
+/// `flowlake who <subject> --at <at> --json` with `extra` arguments.
+pub(crate) fn who(lake: &Path, subject: &str, at: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "who",
+        subject,
+        "--lake",
+        lake.to_str().unwrap(),
+        "--at",
+        at,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    json(&ok(&mut flowlake(&args))).as_array().cloned().unwrap()
+}

@@ -2,8 +2,6 @@
 //! and `flowlake who` over the §3.5 cases: intervals, address reuse,
 //! overlapping private ranges, delegated prefixes.
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use crate::context_harness::*;
@@ -12,20 +10,6 @@ use crate::harness::*;
 const S0900: i64 = 1_795_165_200;
 const S1000: i64 = 1_795_168_800;
 const S1100: i64 = 1_795_172_400;
-
-fn who(lake: &Path, subject: &str, at: &str, extra: &[&str]) -> Vec<Value> {
-    let mut args = vec![
-        "who",
-        subject,
-        "--lake",
-        lake.to_str().unwrap(),
-        "--at",
-        at,
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    json(&ok(&mut flowlake(&args))).as_array().cloned().unwrap()
-}
 
 #[test]
 fn import_is_idempotent_and_keeps_the_raw_json() {
