@@ -12,7 +12,10 @@ mod progress;
 /// buffers of tens of MB on several threads, and glibc's adaptive mmap
 /// threshold then keeps them in its heaps, so peak RSS crept up with the
 /// number of objects (130 -> 330 MB over 10 M records). With mimalloc it
-/// stays within a band set by the objects in flight.
+/// stays within a band set by the objects in flight. The
+/// `system-allocator` feature leaves it out, so heap profilers that hook
+/// malloc (heaptrack) see every allocation.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -27,7 +27,7 @@ use arrow::datatypes::TimestampMillisecondType;
 use flowlake_schemas::lake::{Partition, data_file_path};
 use flowlake_schemas::schema::{END_TIME, START_TIME, file_schema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
 
@@ -58,11 +58,6 @@ const STATISTICS_COLUMNS: &[&str] = &[
 /// smaller files without it).
 const PLAIN_COLUMNS: &[&str] = &["srcport", "dstport", "packets", "bytes"];
 
-/// Nearly sorted integer columns: if their dictionary overflows, they fall
-/// back to DELTA_BINARY_PACKED (read by Athena, Trino, Spark 3.3+, DuckDB
-/// and pyarrow) instead of PLAIN.
-const DELTA_COLUMNS: &[&str] = &["start", "end", "start_time", "end_time"];
-
 /// Parquet writer settings for every lake file.
 ///
 /// Measured on one 200,000-record object with callgrind (instructions for the
@@ -72,8 +67,16 @@ const DELTA_COLUMNS: &[&str] = &["start", "end", "start_time", "end_time"];
 /// cheaper than dictionary encoding
 /// only the obviously low-cardinality columns (3.7 MB vs 4.8 MB, -1.4 %
 /// instructions), because a 5-minute object repeats its addresses, ports
-/// and times; statistics only on numeric columns saved 8 %.
+/// and times; statistics only on numeric columns saved 8 %. The time
+/// columns keep PLAIN as their fallback: a file holds one hour, so their
+/// dictionaries (at most 3600 values) never overflow, and a
+/// DELTA_BINARY_PACKED fallback cost a 1 MiB buffer per column per row
+/// group for nothing.
 pub fn writer_properties() -> WriterProperties {
+    flows_properties().build()
+}
+
+fn flows_properties() -> WriterPropertiesBuilder {
     let mut builder = lake_properties()
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::None);
@@ -84,9 +87,26 @@ pub fn writer_properties() -> WriterProperties {
     for column in PLAIN_COLUMNS {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
     }
-    for column in DELTA_COLUMNS {
-        builder =
-            builder.set_column_encoding(ColumnPath::from(*column), Encoding::DELTA_BINARY_PACKED);
+    builder
+}
+
+/// [`writer_properties`] fitted to what one object holds, judged by its
+/// first batch: a column that batch leaves entirely null (most of the 80,
+/// for the default format) is written without a dictionary, statistics or
+/// zstd. parquet-rs makes a zstd compressor and decompressor for every
+/// column of every row group (about 200 KiB each); for a column of nulls
+/// they cost more than the column. Snappy still compresses one that fills
+/// in later, so a wrong guess costs size, never data.
+pub fn writer_properties_for(first: &RecordBatch) -> WriterProperties {
+    let mut builder = flows_properties();
+    for (field, column) in first.schema().fields().iter().zip(first.columns()) {
+        if column.null_count() == column.len() {
+            let path = ColumnPath::from(field.name().as_str());
+            builder = builder
+                .set_column_compression(path.clone(), Compression::SNAPPY)
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
     }
     builder.build()
 }
@@ -171,7 +191,10 @@ pub struct PartitionedWriter {
     /// name, e.g. AWS's `_20240525T0505Z_` stamp), else the epoch.
     fallback: Partition,
     open: HashMap<Partition, OpenFile>,
-    properties: WriterProperties,
+    /// The files' settings: fixed, or fitted to the first batch (see
+    /// [`PartitionedWriter::fitted_to_content`]).
+    properties: Option<WriterProperties>,
+    fit: bool,
     max_open: usize,
     /// Distance between part numbers of one partition's successive files
     /// (the number of segments, so every segment's numbers stay distinct).
@@ -212,7 +235,8 @@ impl PartitionedWriter {
             part,
             fallback: Partition::from_millis(time_hint_ms.unwrap_or(0)),
             open: HashMap::new(),
-            properties: writer_properties(),
+            properties: None,
+            fit: false,
             max_open: DEFAULT_MAX_OPEN_PARTITIONS,
             stride: 1,
             closed: Vec::new(),
@@ -226,6 +250,13 @@ impl PartitionedWriter {
     pub fn with_max_open(mut self, max_open: usize, stride: u32) -> Self {
         self.max_open = max_open.max(1);
         self.stride = stride.max(1);
+        self
+    }
+
+    /// Fits the files' settings to the first batch ([`writer_properties_for`]):
+    /// for a writer fed by one object, whose batches share its format.
+    pub fn fitted_to_content(mut self) -> Self {
+        self.fit = true;
         self
     }
 
@@ -330,10 +361,21 @@ impl PartitionedWriter {
                 path: staged.clone(),
                 source,
             })?;
+            let fit = self.fit;
+            let properties = self
+                .properties
+                .get_or_insert_with(|| {
+                    if fit {
+                        writer_properties_for(batch)
+                    } else {
+                        writer_properties()
+                    }
+                })
+                .clone();
             let writer = ArrowWriter::try_new(
                 BufWriter::with_capacity(256 << 10, file),
                 file_schema(),
-                Some(self.properties.clone()),
+                Some(properties),
             )?;
             let companions = Companions::new(&self.staging, &dest)?;
             self.open.insert(

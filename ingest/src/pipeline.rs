@@ -330,6 +330,13 @@ async fn ingest_locked(
 
     let pool = cpu_pool(options.threads)?;
     let config = process_config(options, lake);
+    // Fetches run `concurrency` deep, but only as many whole objects as the
+    // pool has threads are inflated and parsed at once: each holds its
+    // decompressed text (up to --max-whole-bytes), and more in flight than
+    // threads to work on them only costs memory.
+    let whole = Arc::new(tokio::sync::Semaphore::new(
+        pool.current_num_threads().max(1),
+    ));
 
     let mut results = futures::stream::iter(jobs)
         .map(|job| {
@@ -337,7 +344,7 @@ async fn ingest_locked(
                 source,
                 lake,
                 job,
-                pool.clone(),
+                (pool.clone(), whole.clone()),
                 config.clone(),
                 options.attempts,
             )
@@ -416,18 +423,21 @@ impl JobError {
     }
 }
 
+/// The CPU pool, and the permits for whole objects in process on it.
+type Workers = (Arc<rayon::ThreadPool>, Arc<tokio::sync::Semaphore>);
+
 async fn run_job(
     source: &dyn Source,
     lake: &LakeStore,
     job: Job,
-    pool: Arc<rayon::ThreadPool>,
+    workers: Workers,
     config: Arc<ProcessConfig>,
     attempts: u32,
 ) -> JobResult {
     let mut attempt = 0;
     let output = loop {
         attempt += 1;
-        match process_job(source, &job, pool.clone(), config.clone()).await {
+        match process_job(source, &job, workers.clone(), config.clone()).await {
             Ok(output) => break Ok(output),
             Err(e) if e.is_retryable() && attempt < attempts => {
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt - 1));
@@ -503,14 +513,26 @@ async fn run_job(
 async fn process_job(
     source: &dyn Source,
     job: &Job,
-    pool: Arc<rayon::ThreadPool>,
+    (pool, whole): Workers,
     config: Arc<ProcessConfig>,
 ) -> Result<ObjectOutput, JobError> {
     let body = source.open(&job.object).await?;
     let object = job.object.clone();
     let key = file_stem(&job.source_key, &job.object.version_key());
+    let permit = match body {
+        Body::Whole(_) => Some(
+            whole
+                .acquire_owned()
+                .await
+                .map_err(|e| JobError::Join(e.to_string()))?,
+        ),
+        Body::Stream(_) => None,
+    };
     let handle = tokio::task::spawn_blocking(move || match body {
-        Body::Whole(bytes) => process_whole(&object, &key, bytes, &config, &pool),
+        Body::Whole(bytes) => {
+            let _permit = permit;
+            process_whole(&object, &key, bytes, &config, &pool)
+        }
         // Reading and gunzip on this blocking thread; parsing and encoding
         // on the pool, so --threads bounds that work and no pool thread
         // ever waits on the network.

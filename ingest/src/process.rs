@@ -312,7 +312,8 @@ impl TextToParquet {
         TextToParquet {
             decoder,
             writer: PartitionedWriter::new(&config.staging, source_key, part, object.time_hint_ms)
-                .with_max_open(config.limits.max_open_partitions, stride),
+                .with_max_open(config.limits.max_open_partitions, stride)
+                .fitted_to_content(),
             quarantine: QuarantineWriter::new(
                 quarantine_staging(config, source_key, Some(part)),
                 object,
@@ -465,7 +466,8 @@ fn process_parquet(
         .build()
         .map_err(|e| bad(&e))?;
     let mut writer = PartitionedWriter::new(&config.staging, source_key, 0, object.time_hint_ms)
-        .with_max_open(config.limits.max_open_partitions, 1);
+        .with_max_open(config.limits.max_open_partitions, 1)
+        .fitted_to_content();
     let mut quarantine =
         QuarantineWriter::new(quarantine_staging(config, source_key, None), object);
     let bounds = config.line_limits().times;
