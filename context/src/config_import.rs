@@ -51,6 +51,14 @@ pub fn read(files: &[(String, Vec<u8>)]) -> Result<ConfigFiles, ParseError> {
                 continue;
             };
             found = true;
+            if ["nextToken", "NextToken"]
+                .iter()
+                .any(|k| doc.get(k).is_some_and(|t| !t.is_null()))
+            {
+                out.warnings.push(format!(
+                    "{name}: the document still has a nextToken: a page of items is missing"
+                ));
+            }
             for (i, item) in items.into_iter().enumerate() {
                 out.items += 1;
                 let header = match ItemHeader::read(item) {

@@ -212,29 +212,7 @@ impl Inventory {
 }
 
 fn merge(into: &mut SnapshotContent, from: SnapshotContent) {
-    into.covers.extend(from.covers);
-    into.enis.extend(from.enis);
-    into.groups.extend(from.groups);
-    into.acls.extend(from.acls);
-    into.subnets.extend(from.subnets);
-    into.route_tables.extend(from.route_tables);
-    into.prefix_lists.extend(from.prefix_lists);
-    into.prefix_list_entries.extend(from.prefix_list_entries);
-    if from.bpa.is_some() {
-        into.bpa = from.bpa;
-    }
-    into.bpa_exclusions.extend(from.bpa_exclusions);
-    for (key, change) in from.changes {
-        let keep = into
-            .changes
-            .get(&key)
-            .is_some_and(|seen| seen.state_id > change.state_id);
-        if !keep {
-            into.changes.insert(key, change);
-        }
-    }
-    into.skipped_items += from.skipped_items;
-    into.warnings.extend(from.warnings);
+    into.absorb(from);
 }
 
 fn by_id<T: Clone>(items: &[T], id: impl Fn(&T) -> &String) -> BTreeMap<String, T> {
@@ -269,11 +247,13 @@ fn track<T: Clone + PartialEq>(
     for (at, m, content, event) in &seen {
         if content.covers.contains(&kind) {
             for (id, list) in observations.iter_mut() {
-                list.push(Observation {
-                    at: *at,
-                    content: m.get(id).cloned(),
-                    event: *event,
-                });
+                let content = m.get(id).cloned();
+                // A listing that only confirms what a Config item said keeps
+                // the item's no-gap meaning: it does not split its interval.
+                let confirms = list
+                    .last()
+                    .is_some_and(|last| last.event && last.content == content);
+                observe(list, *at, content, *event || confirms);
             }
             continue;
         }
@@ -286,29 +266,24 @@ fn track<T: Clone + PartialEq>(
                 continue;
             };
             if change.kind == ChangeKind::Unrecorded {
-                // What held after the last item is unknown from here on:
-                // that item becomes a sample, so a later change leaves a gap.
-                if let Some(last) = list.last_mut() {
-                    last.event = false;
+                // Recording went on, without a change, until this item; what
+                // held after it is unknown: a sample here, so the next
+                // change leaves a gap.
+                if let Some(last) = list.last().map(|o| o.content.clone()) {
+                    observe(list, *at, last, false);
                 }
                 continue;
             }
-            // Discovered after the scope's recording began: it did not
-            // exist before (or it would have been discovered then).
+            // Discovered after the scope's recording began: absent when
+            // recording began, but when it appeared in between is unknown
+            // (a discovery sweep spreads over minutes; a type may be
+            // recorded later): a gap, not a certainty.
             if let Some(since) = first_event
                 .filter(|t| change.kind == ChangeKind::Discovered && list.is_empty() && *t < *at)
             {
-                list.push(Observation {
-                    at: since,
-                    content: None,
-                    event: true,
-                });
+                observe(list, since, None, false);
             }
-            list.push(Observation {
-                at: *at,
-                content: m.get(id).cloned(),
-                event: true,
-            });
+            observe(list, *at, m.get(id).cloned(), true);
         }
     }
     for (id, list) in observations {
@@ -321,6 +296,19 @@ fn track<T: Clone + PartialEq>(
                 },
             );
         }
+    }
+}
+
+/// Adds one observation in time order. Two at one instant (a listing and a
+/// Config item of the same second) are one: the later replaces it, rather
+/// than rewriting a version that began earlier.
+fn observe<T>(list: &mut Vec<Observation<T>>, at: i64, content: Option<T>, event: bool) {
+    match list.last_mut() {
+        Some(last) if last.at == at => {
+            last.content = content;
+            last.event = event;
+        }
+        _ => list.push(Observation { at, content, event }),
     }
 }
 
@@ -368,7 +356,10 @@ mod tests {
             ),
             config_snapshot(
                 200,
-                serde_json::json!([eni("eni-a", 200, 3, "OK", "10.0.0.3")]),
+                serde_json::json!([
+                    eni("eni-a", 200, 3, "OK", "10.0.0.3"),
+                    eni("eni-c", 200, 3, "ResourceDiscovered", "10.0.0.4")
+                ]),
             ),
             config_snapshot(
                 300,
@@ -390,13 +381,110 @@ mod tests {
         assert_eq!(b.as_of(250).certainty, Certainty::Certain);
         assert!(b.as_of(250).version.content.is_some());
         assert!(b.as_of(300).version.content.is_none());
-        // A change event leaves no gap; after NotRecorded, the next change does.
+        // A change event leaves no gap; recording went on until the
+        // NotRecorded item at 400, and only after it the next change leaves a gap.
         assert_eq!(a.as_of(150).certainty, Certainty::Certain);
+        assert_eq!(a.as_of(300).certainty, Certainty::Certain);
+        assert_eq!(a.as_of(400).certainty, Certainty::Certain);
         assert_eq!(a.as_of(450).certainty, Certainty::Gap);
         assert_eq!(a.as_of(450).next.map(|v| v.valid_from), Some(500));
         assert_eq!(
             inv.capture_times(&("1".to_owned(), "r".to_owned())),
             [100, 200, 300, 400, 500]
         );
+        // Discovered after recording began: absent then, appeared at an
+        // unknown moment before its item.
+        let c = &inv.enis["eni-c"].timeline;
+        assert_eq!(c.as_of(150).certainty, Certainty::Gap);
+        assert!(c.as_of(150).version.content.is_none());
+        assert!(c.as_of(150).next.is_some_and(|v| v.content.is_some()));
+        assert!(c.as_of(200).version.content.is_some());
+    }
+
+    fn listing(at: i64, enis: serde_json::Value) -> (Snapshot, SnapshotContent) {
+        let mut content = SnapshotContent::default();
+        let doc = serde_json::json!({ "NetworkInterfaces": enis });
+        content
+            .add_file("enis.json", doc.to_string().as_bytes())
+            .unwrap();
+        let meta = Snapshot {
+            id: format!("l{at}"),
+            captured_at: at,
+            account: "1".to_owned(),
+            region: "r".to_owned(),
+            source: "cli".to_owned(),
+            files: Vec::new(),
+        };
+        (meta, content)
+    }
+
+    fn cli_eni(ip: &str) -> serde_json::Value {
+        serde_json::json!([{"NetworkInterfaceId": "eni-a", "PrivateIpAddress": ip}])
+    }
+
+    fn ip_of(t: &Timeline<crate::model::Eni>, at: i64) -> Option<String> {
+        t.as_of(at)
+            .version
+            .content
+            .as_ref()
+            .map(|e| e.addresses[0].net.addr().to_string())
+    }
+
+    #[test]
+    fn two_readings_of_one_instant_agree_on_content_and_state() {
+        // The same second imported twice: state 2 (deleted) beats state 1,
+        // whichever snapshot sorts first.
+        for order in [[1, 2], [2, 1]] {
+            let snaps = order
+                .iter()
+                .map(|&s| {
+                    let status = if s == 2 { "ResourceDeleted" } else { "OK" };
+                    let (mut meta, content) = config_snapshot(
+                        100,
+                        serde_json::json!([eni("eni-a", 100, s, status, "10.0.0.1")]),
+                    );
+                    meta.id = format!("x{s}");
+                    (meta, content)
+                })
+                .collect();
+            let inv = Inventory::build(snaps);
+            let present = inv
+                .enis
+                .get("eni-a")
+                .is_some_and(|t| t.timeline.as_of(150).version.content.is_some());
+            assert!(!present, "{order:?}: {:#?}", inv.enis.get("eni-a"));
+        }
+    }
+
+    #[test]
+    fn listings_and_items_of_one_object_do_not_rewrite_or_split_each_other() {
+        // Listings at 100 and 200 say .1; an item at 200 says .2: .1 held on [100, 200).
+        let inv = Inventory::build(vec![
+            listing(100, cli_eni("10.0.0.1")),
+            listing(200, cli_eni("10.0.0.1")),
+            config_snapshot(
+                200,
+                serde_json::json!([eni("eni-a", 200, 1, "OK", "10.0.0.2")]),
+            ),
+        ]);
+        let a = &inv.enis["eni-a"].timeline;
+        assert_eq!(ip_of(a, 150).as_deref(), Some("10.0.0.1"), "{a:#?}");
+        assert_eq!(ip_of(a, 200).as_deref(), Some("10.0.0.2"));
+        // Items at 100 (.1) and 200 (.2) with a listing at 150 confirming .1:
+        // the item still holds until 200 with no gap.
+        let inv = Inventory::build(vec![
+            config_snapshot(
+                100,
+                serde_json::json!([eni("eni-a", 100, 1, "OK", "10.0.0.1")]),
+            ),
+            listing(150, cli_eni("10.0.0.1")),
+            config_snapshot(
+                200,
+                serde_json::json!([eni("eni-a", 200, 2, "OK", "10.0.0.2")]),
+            ),
+        ]);
+        let a = &inv.enis["eni-a"].timeline;
+        assert_eq!(a.as_of(175).certainty, Certainty::Certain, "{a:#?}");
+        assert_eq!(ip_of(a, 175).as_deref(), Some("10.0.0.1"));
     }
 }

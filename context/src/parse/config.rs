@@ -191,11 +191,14 @@ pub fn shape<T: DeserializeOwned>(configuration: Value) -> Result<T, String> {
 }
 
 /// camelCase keys to PascalCase, all the way down. PascalCase keys (the
-/// PrefixList and Block Public Access types) pass unchanged.
+/// PrefixList and Block Public Access types) pass unchanged. Keys whose
+/// value is `null` are dropped, so the shapes' defaults apply as they do
+/// for a field the CLI leaves out.
 fn pascal(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
+                .filter(|(_, v)| !v.is_null())
                 .map(|(k, v)| {
                     let mut chars = k.chars();
                     let key = chars
@@ -327,7 +330,8 @@ impl SnapshotContent {
         {
             return Ok(());
         }
-        self.remove_object(kind, &key.1);
+        // Read it whole before touching what an earlier item added.
+        let mut read = SnapshotContent::default();
         if matches!(change.kind, ChangeKind::Present | ChangeKind::Discovered) {
             let what = |e: String| format!("{} {}: {e}", header.resource_type, header.resource_id);
             let mut conf = configuration(item, &header)
@@ -337,10 +341,43 @@ impl SnapshotContent {
                 map.entry(field)
                     .or_insert_with(|| Value::from(header.resource_id.clone()));
             }
-            self.add_shaped(kind, conf).map_err(what)?;
+            read.add_shaped(kind, conf).map_err(what)?;
         }
-        self.changes.insert(key, change);
+        read.changes.insert(key, change);
+        self.absorb(read);
         Ok(())
+    }
+
+    /// Takes in what another reading of the same instant holds: for an
+    /// object both have AWS Config changes for, the higher
+    /// `configurationStateId` decides the content as well as the change.
+    pub(crate) fn absorb(&mut self, mut from: SnapshotContent) {
+        for (key, change) in std::mem::take(&mut from.changes) {
+            let keep_ours = self
+                .changes
+                .get(&key)
+                .is_some_and(|ours| ours.state_id > change.state_id);
+            if keep_ours {
+                from.remove_object(key.0, &key.1);
+            } else if self.changes.insert(key.clone(), change).is_some() {
+                // Ours was older: its content goes with it.
+                self.remove_object(key.0, &key.1);
+            }
+        }
+        self.covers.extend(from.covers);
+        self.enis.extend(from.enis);
+        self.groups.extend(from.groups);
+        self.acls.extend(from.acls);
+        self.subnets.extend(from.subnets);
+        self.route_tables.extend(from.route_tables);
+        self.prefix_lists.extend(from.prefix_lists);
+        self.prefix_list_entries.extend(from.prefix_list_entries);
+        if from.bpa.is_some() {
+            self.bpa = from.bpa;
+        }
+        self.bpa_exclusions.extend(from.bpa_exclusions);
+        self.skipped_items += from.skipped_items;
+        self.warnings.extend(from.warnings);
     }
 
     fn add_shaped(&mut self, kind: Kind, conf: Value) -> Result<(), String> {
