@@ -37,11 +37,6 @@ const WORDS: usize = 12;
 /// A group's key (see the module doc); unused words stay zero.
 type Key = [u32; WORDS];
 
-/// Bytes one group costs beyond its text: the key, the sums and its
-/// `(hash, id)` slot in the index (for [`Rollup::memory`]).
-const GROUP_BYTES: usize =
-    std::mem::size_of::<Key>() + std::mem::size_of::<Sums>() + std::mem::size_of::<(u64, u32)>();
-
 /// The running sums of one group.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
@@ -119,9 +114,12 @@ impl Interner {
         Ok(id)
     }
 
-    /// Bytes held: the text and, per value, its end and index slot.
+    /// Bytes held, as allocated (capacities, not lengths): the text, each
+    /// value's end and its index slot with hashbrown's control byte.
     fn memory(&self) -> usize {
-        self.bytes.len() + self.ends.len() * (std::mem::size_of::<usize>() + 12)
+        self.bytes.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.index.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
     }
 }
 
@@ -287,7 +285,13 @@ impl Rollup {
                 _ => 0,
             })
             .sum();
-        self.keys.len() * GROUP_BYTES + self.text_out + text
+        // Capacities: a vector that doubled holds up to twice its length,
+        // and the bound is on what is allocated.
+        self.keys.capacity() * std::mem::size_of::<Key>()
+            + self.sums.capacity() * std::mem::size_of::<Sums>()
+            + self.index.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
+            + self.text_out
+            + text
     }
 
     /// Adds a batch in the lake's file schema.
