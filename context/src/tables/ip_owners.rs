@@ -126,12 +126,17 @@ pub(super) fn build(inv: &Inventory) -> Result<RecordBatch, TableError> {
 /// longer delegated IPv4 prefix.
 fn hosts(net: ipnet::IpNet) -> Vec<std::net::IpAddr> {
     match net {
-        ipnet::IpNet::V4(n) if n.prefix_len() >= 24 => n
-            .hosts()
-            .map(Into::into)
-            .chain([n.network().into(), n.broadcast().into()])
-            .collect(),
         n if n.prefix_len() == n.max_prefix_len() => vec![n.addr()],
+        ipnet::IpNet::V4(n) if n.prefix_len() >= 24 => {
+            let mut all: Vec<std::net::IpAddr> = n
+                .hosts()
+                .map(Into::into)
+                .chain([n.network().into(), n.broadcast().into()])
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        }
         _ => Vec::new(),
     }
 }
