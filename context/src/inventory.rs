@@ -324,21 +324,29 @@ mod tests {
     use super::*;
     use crate::timeline::Certainty;
 
-    fn config_snapshot(at: i64, items: serde_json::Value) -> (Snapshot, SnapshotContent) {
+    /// A snapshot of account 1, region r, read from one document.
+    fn snapshot(source: &str, at: i64, doc: serde_json::Value) -> (Snapshot, SnapshotContent) {
         let mut content = SnapshotContent::default();
-        let doc = serde_json::json!({ "configurationItems": items });
         content
-            .add_file("items.json", doc.to_string().as_bytes())
+            .add_file("doc.json", doc.to_string().as_bytes())
             .unwrap();
         let meta = Snapshot {
-            id: format!("s{at}"),
+            id: format!("{source}{at}"),
             captured_at: at,
             account: "1".to_owned(),
             region: "r".to_owned(),
-            source: "config".to_owned(),
+            source: source.to_owned(),
             files: Vec::new(),
         };
         (meta, content)
+    }
+
+    fn config_snapshot(at: i64, items: serde_json::Value) -> (Snapshot, SnapshotContent) {
+        snapshot(
+            "config",
+            at,
+            serde_json::json!({ "configurationItems": items }),
+        )
     }
 
     fn eni(id: &str, at: i64, state: u64, status: &str, ip: &str) -> serde_json::Value {
@@ -407,20 +415,7 @@ mod tests {
     }
 
     fn listing(at: i64, enis: serde_json::Value) -> (Snapshot, SnapshotContent) {
-        let mut content = SnapshotContent::default();
-        let doc = serde_json::json!({ "NetworkInterfaces": enis });
-        content
-            .add_file("enis.json", doc.to_string().as_bytes())
-            .unwrap();
-        let meta = Snapshot {
-            id: format!("l{at}"),
-            captured_at: at,
-            account: "1".to_owned(),
-            region: "r".to_owned(),
-            source: "cli".to_owned(),
-            files: Vec::new(),
-        };
-        (meta, content)
+        snapshot("cli", at, serde_json::json!({ "NetworkInterfaces": enis }))
     }
 
     fn cli_eni(ip: &str) -> serde_json::Value {
