@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::parse::config::{ItemHeader, items_of};
+use crate::parse::config::{ItemHeader, item_error, items_of};
 use crate::parse::{ParseError, SnapshotContent, inflate};
 use crate::store::{Capture, SnapshotInput};
 
@@ -37,7 +37,9 @@ pub const RAW_NAME: &str = "configuration-items.json";
 /// Reads the files (gzip or not, either envelope) into snapshots.
 pub fn read(files: &[(String, Vec<u8>)]) -> Result<ConfigFiles, ParseError> {
     let mut out = ConfigFiles::default();
-    let mut groups: BTreeMap<(i64, String, String), Vec<(String, Value)>> = BTreeMap::new();
+    // Per account, region and instant: the items as read, and what they say.
+    type Group = (Vec<(String, Value)>, SnapshotContent);
+    let mut groups: BTreeMap<(i64, String, String), Group> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for (name, bytes) in files {
         let bytes = inflate(name, bytes)?;
@@ -64,8 +66,7 @@ pub fn read(files: &[(String, Vec<u8>)]) -> Result<ConfigFiles, ParseError> {
                 let header = match ItemHeader::read(item) {
                     Ok(h) => h,
                     Err(e) => {
-                        out.warnings
-                            .push(format!("{name}: configuration item {i}: {e}; skipped"));
+                        out.warnings.push(item_error(name, i, e).to_string());
                         continue;
                     }
                 };
@@ -75,28 +76,33 @@ pub fn read(files: &[(String, Vec<u8>)]) -> Result<ConfigFiles, ParseError> {
                         .or_default() += 1;
                     continue;
                 }
-                // Read it now, so a bad item is named by its own file and place.
-                if let Err(e) = SnapshotContent::default().add_config_item(item) {
-                    out.warnings
-                        .push(format!("{name}: configuration item {i}: {e}; skipped"));
-                    continue;
-                }
                 let identity = identity(&header, item);
-                if !seen.insert((header.captured_at, identity.clone())) {
+                let key = (header.captured_at, identity);
+                if seen.contains(&key) {
                     out.duplicates += 1;
                     continue;
                 }
-                groups
+                let (held, content) = groups
                     .entry((header.captured_at, header.account, header.region))
-                    .or_default()
-                    .push((identity, item.clone()));
+                    .or_default();
+                // Read here, so a bad item is named by its own file and place.
+                if let Err(e) = content.add_config_item(item) {
+                    out.warnings.push(item_error(name, i, e).to_string());
+                    continue;
+                }
+                held.push((key.1.clone(), item.clone()));
+                seen.insert(key);
             }
         }
         if !found {
             out.without_items.push(name.clone());
         }
     }
-    for ((captured_at, account, region), mut items) in groups {
+    for ((captured_at, account, region), (mut items, mut content)) in groups {
+        if items.is_empty() {
+            continue;
+        }
+        content.settle_prefix_list_versions();
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let (identity, items): (Vec<String>, Vec<Value>) = items.into_iter().unzip();
         let raw = serde_json::to_vec_pretty(&serde_json::json!({ "configurationItems": items }))
@@ -109,6 +115,7 @@ pub fn read(files: &[(String, Vec<u8>)]) -> Result<ConfigFiles, ParseError> {
             },
             source: "config",
             files: vec![(RAW_NAME.to_owned(), raw)],
+            content,
             identity,
         });
     }

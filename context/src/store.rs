@@ -91,9 +91,10 @@ fn safe_name(name: &str) -> String {
         .collect()
 }
 
-/// One snapshot to import: its capture, the files that hold it, and what
-/// identifies its content, so that importing it again (the same files, or
-/// the same Config items reached through another envelope) is a no-op.
+/// One snapshot to import: its capture, the files that hold it, what they
+/// say, and what identifies its content, so that importing it again (the
+/// same files, or the same Config items reached through another envelope)
+/// is a no-op.
 #[derive(Debug, Clone)]
 pub struct SnapshotInput {
     /// When, which account and region.
@@ -102,21 +103,40 @@ pub struct SnapshotInput {
     pub source: &'static str,
     /// Each file's name and bytes, kept as the raw JSON.
     pub files: Vec<(String, Vec<u8>)>,
+    /// What the files say, read once where the snapshot is built.
+    pub content: SnapshotContent,
     /// What the snapshot id is derived from, beside the capture.
     pub identity: Vec<String>,
 }
 
 impl SnapshotInput {
-    /// describe-* output: identified by its files' digests.
-    pub fn cli(capture: Capture, files: Vec<(String, Vec<u8>)>) -> SnapshotInput {
+    /// describe-* output, read and identified by its files' digests. Config
+    /// items are refused: they carry their own times, which the capture
+    /// metadata given for describe-* output would misplace.
+    pub fn cli(
+        capture: Capture,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<SnapshotInput, ParseError> {
+        let mut content = SnapshotContent::default();
+        for (name, bytes) in &files {
+            content.add_file(name, bytes)?;
+            if !content.changes.is_empty() || content.skipped_items > 0 {
+                return Err(ParseError {
+                    file: name.clone(),
+                    message: "holds AWS Config configuration items: import it with `flowlake inventory import-config`".to_owned(),
+                });
+            }
+        }
+        content.settle_prefix_list_versions();
         let mut identity: Vec<String> = files.iter().map(|(_, b)| digest(b)).collect();
         identity.sort();
-        SnapshotInput {
+        Ok(SnapshotInput {
             capture,
             source: "cli",
             files,
+            content,
             identity,
-        }
+        })
     }
 
     fn id(&self) -> String {
@@ -135,35 +155,16 @@ impl SnapshotInput {
     }
 }
 
-/// Parses every snapshot's files (nothing is written if one is
-/// unreadable), stores the snapshots not already in the lake, and rebuilds
-/// the tables once.
+/// Stores the snapshots not already in the lake and rebuilds the tables
+/// once.
 pub async fn import_all(
     lake: &LakeStore,
     inputs: Vec<SnapshotInput>,
 ) -> Result<Vec<ImportSummary>, StoreFailure> {
-    let mut parsed = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let mut content = SnapshotContent::default();
-        for (name, bytes) in &input.files {
-            content.add_file(name, bytes)?;
-            // Config items carry their own times: capture metadata given
-            // for describe-* output would misplace them.
-            if input.source == "cli" && (!content.changes.is_empty() || content.skipped_items > 0) {
-                return Err(ParseError {
-                    file: name.clone(),
-                    message: "holds AWS Config configuration items: import it with `flowlake inventory import-config`".to_owned(),
-                }
-                .into());
-            }
-        }
-        content.settle_prefix_list_versions();
-        parsed.push((input, content));
-    }
     with_lock(lake, LockScope::Inventory, move |lake| async move {
-        let mut summaries = Vec::with_capacity(parsed.len());
-        for (input, content) in parsed {
-            summaries.push(store_snapshot(&lake, input, &content).await?);
+        let mut summaries = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            summaries.push(store_snapshot(&lake, input).await?);
         }
         let tables = rebuild_tables(&lake).await?;
         for s in &mut summaries {
@@ -179,7 +180,6 @@ pub async fn import_all(
 async fn store_snapshot(
     lake: &LakeStore,
     input: SnapshotInput,
-    content: &SnapshotContent,
 ) -> Result<ImportSummary, StoreFailure> {
     let id = input.id();
     let capture = input.capture;
@@ -187,8 +187,8 @@ async fn store_snapshot(
     let mut summary = ImportSummary {
         snapshot_id: id.clone(),
         new: false,
-        objects: object_counts(content),
-        warnings: content.warnings.clone(),
+        objects: object_counts(&input.content),
+        warnings: input.content.warnings,
         tables: Default::default(),
     };
     if lake.get(&meta_path).await?.is_some() {

@@ -176,7 +176,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<Outcome> {
     let inputs = snapshots
         .into_values()
         .map(|(capture, files)| store::SnapshotInput::cli(capture, files))
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let summaries: Vec<(Capture, store::ImportSummary)> = captures
         .into_iter()
         .zip(store::import_all(&lake, inputs).await?)
