@@ -99,7 +99,7 @@ impl Inventory {
                 meta.captured_at,
                 meta.source == "config",
             );
-            merge(merged.entry(key).or_default(), content);
+            merged.entry(key).or_default().absorb(content);
             inventory.snapshots.push(meta);
         }
         let mut scopes: BTreeMap<Scope, Vec<(i64, &SnapshotContent, bool)>> = BTreeMap::new();
@@ -211,10 +211,6 @@ impl Inventory {
     }
 }
 
-fn merge(into: &mut SnapshotContent, from: SnapshotContent) {
-    into.absorb(from);
-}
-
 fn by_id<T: Clone>(items: &[T], id: impl Fn(&T) -> &String) -> BTreeMap<String, T> {
     items.iter().map(|i| (id(i).clone(), i.clone())).collect()
 }
@@ -231,7 +227,7 @@ fn track<T: Clone + PartialEq>(
 ) {
     let seen: Vec<(i64, BTreeMap<String, T>, &SnapshotContent, bool)> = snaps
         .iter()
-        .filter(|(_, c, _)| c.covers.contains(&kind) || c.changes.keys().any(|(k, _)| *k == kind))
+        .filter(|(_, c, _)| c.covers.contains(&kind) || c.changes_of(kind).next().is_some())
         .map(|(at, c, event)| (*at, objects(c), *c, *event))
         .collect();
     let mut observations: BTreeMap<String, Vec<Observation<T>>> = seen
@@ -242,7 +238,7 @@ fn track<T: Clone + PartialEq>(
     // When recording of this kind began in the scope, as far as the lake knows.
     let first_event = seen
         .iter()
-        .find(|(_, _, c, event)| *event && c.changes.keys().any(|(k, _)| *k == kind))
+        .find(|(_, _, c, event)| *event && c.changes_of(kind).next().is_some())
         .map(|(at, _, _, _)| *at);
     for (at, m, content, event) in &seen {
         if content.covers.contains(&kind) {
@@ -257,11 +253,7 @@ fn track<T: Clone + PartialEq>(
             }
             continue;
         }
-        let changes = content
-            .changes
-            .range((kind, String::new())..)
-            .take_while(|((k, _), _)| *k == kind);
-        for ((_, id), change) in changes {
+        for (id, change) in content.changes_of(kind) {
             let Some(list) = observations.get_mut(id) else {
                 continue;
             };

@@ -191,10 +191,9 @@ pub struct PartitionedWriter {
     /// name, e.g. AWS's `_20240525T0505Z_` stamp), else the epoch.
     fallback: Partition,
     open: HashMap<Partition, OpenFile>,
-    /// The files' settings: fixed, or fitted to the first batch (see
-    /// [`PartitionedWriter::fitted_to_content`]).
+    /// The files' settings; `None` until the first batch when they are
+    /// fitted to it (see [`PartitionedWriter::fitted_to_content`]).
     properties: Option<WriterProperties>,
-    fit: bool,
     max_open: usize,
     /// Distance between part numbers of one partition's successive files
     /// (the number of segments, so every segment's numbers stay distinct).
@@ -235,8 +234,7 @@ impl PartitionedWriter {
             part,
             fallback: Partition::from_millis(time_hint_ms.unwrap_or(0)),
             open: HashMap::new(),
-            properties: None,
-            fit: false,
+            properties: Some(writer_properties()),
             max_open: DEFAULT_MAX_OPEN_PARTITIONS,
             stride: 1,
             closed: Vec::new(),
@@ -256,7 +254,7 @@ impl PartitionedWriter {
     /// Fits the files' settings to the first batch ([`writer_properties_for`]):
     /// for a writer fed by one object, whose batches share its format.
     pub fn fitted_to_content(mut self) -> Self {
-        self.fit = true;
+        self.properties = None;
         self
     }
 
@@ -361,16 +359,9 @@ impl PartitionedWriter {
                 path: staged.clone(),
                 source,
             })?;
-            let fit = self.fit;
             let properties = self
                 .properties
-                .get_or_insert_with(|| {
-                    if fit {
-                        writer_properties_for(batch)
-                    } else {
-                        writer_properties()
-                    }
-                })
+                .get_or_insert_with(|| writer_properties_for(batch))
                 .clone();
             let writer = ArrowWriter::try_new(
                 BufWriter::with_capacity(256 << 10, file),

@@ -348,6 +348,14 @@ impl SnapshotContent {
         Ok(())
     }
 
+    /// The AWS Config changes of one kind's objects, by id.
+    pub fn changes_of(&self, kind: Kind) -> impl Iterator<Item = (&String, &Change)> {
+        self.changes
+            .range((kind, String::new())..)
+            .take_while(move |((k, _), _)| *k == kind)
+            .map(|((_, id), change)| (id, change))
+    }
+
     /// Takes in what another reading of the same instant holds: for an
     /// object both have AWS Config changes for, the higher
     /// `configurationStateId` decides the content as well as the change.
