@@ -71,9 +71,12 @@ impl Window {
         }
         // The rollups know the first and last start of every hour: a
         // month's bounds from thousands of rows instead of every record.
-        let covered = rollup_source(ctx).await.is_ok_and(|s| s.rollups);
+        let from_rollup = "SELECT MIN(first_start), MAX(last_start) FROM traffic_hourly";
+        let covered = rollup_source(ctx, from_rollup)
+            .await
+            .is_ok_and(|s| s.rollups);
         let sql = if covered {
-            "SELECT MIN(first_start), MAX(last_start) FROM traffic_hourly"
+            from_rollup
         } else {
             "SELECT MIN(start_time), MAX(start_time) FROM flows"
         };
@@ -149,17 +152,21 @@ pub async fn run_dashboard(
     dashboard: &Dashboard,
     window: &Window,
 ) -> DashboardResult {
-    let rollups = match rollup_source(ctx).await {
-        Ok(source) => source.rollups,
-        Err(e) => {
-            tracing::warn!(error = %e, "Could not tell whether the rollups cover the window; reading flows.");
-            false
-        }
-    };
     let mut panels = Vec::with_capacity(dashboard.panels.len());
     for panel in &dashboard.panels {
         let started = Instant::now();
-        let from_rollups = rollups && panel.rollup_sql.is_some() && window.whole_hours(panel);
+        let from_rollups = match &panel.rollup_sql {
+            Some(_) if window.whole_hours(panel) => {
+                match rollup_source(ctx, &bind(panel, window, true)).await {
+                    Ok(source) => source.rollups,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Could not tell whether the rollups cover the window; reading flows.");
+                        false
+                    }
+                }
+            }
+            _ => false,
+        };
         let sql = bind(panel, window, from_rollups);
         let outcome = query_rows(ctx, &sql).await;
         let elapsed = started.elapsed();

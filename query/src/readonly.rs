@@ -38,7 +38,7 @@ pub async fn plan_read_only(ctx: &SessionContext, sql: &str) -> Result<LogicalPl
     for reference in state.resolve_table_references(&statement)? {
         if !ctx.table_exist(reference.clone())? {
             return Err(QueryError::NotReadOnly(format!(
-                "`{reference}` is not a table of the lake: only the lake's tables (flows, traffic_hourly, talkers_hourly, quarantine, ...) and information_schema can be read here (no file paths, URLs or table functions)"
+                "`{reference}` is not a table of the lake: only the lake's tables (flows, the rollups such as traffic_hourly, quarantine, ...) and information_schema can be read here (no file paths, URLs or table functions)"
             )));
         }
     }

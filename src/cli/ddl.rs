@@ -28,7 +28,8 @@ pub(crate) struct DdlArgs {
     table: String,
 
     /// Also create the per-hour rollup tables (traffic_hourly,
-    /// talkers_hourly) under their own names.
+    /// talkers_hourly, sources_hourly, destinations_hourly, ports_hourly)
+    /// under their own names.
     #[arg(long)]
     rollups: bool,
 }

@@ -341,7 +341,13 @@ pub(crate) fn assert_ledger_names_every_file_once(lake: &Path) {
 
 /// The per-hour rollup tables beside `flows/` (the lake layout README.md
 /// documents).
-pub(crate) const ROLLUP_TABLES: &[&str] = &["traffic_hourly", "talkers_hourly"];
+pub(crate) const ROLLUP_TABLES: &[&str] = &[
+    "traffic_hourly",
+    "talkers_hourly",
+    "sources_hourly",
+    "destinations_hourly",
+    "ports_hourly",
+];
 
 /// At rest each rollup table holds exactly one companion per data file,
 /// under the same partition and name.

@@ -18,7 +18,7 @@ def main():
     lake, reports = sys.argv[1:3]
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for table in ("flows", "traffic_hourly", "talkers_hourly"):
+    for table in ("flows", "traffic_hourly", "talkers_hourly", "sources_hourly", "destinations_hourly", "ports_hourly"):
         con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{os.path.join(lake, table)}/*/*/*.parquet', "
             "hive_partitioning = true, hive_types = {'day': VARCHAR, 'hour': VARCHAR})")

@@ -17,6 +17,9 @@ TABLES = {
     "traffic_hourly": "account_id, interface_id, action, log_status, flow_direction, protocol, protocol_name",
     "talkers_hourly": "account_id, interface_id, action, log_status, flow_direction, protocol, protocol_name, "
     "srcaddr, dstaddr, dstport, srcaddr_is_private, dstaddr_is_private",
+    "sources_hourly": "account_id, action, log_status, srcaddr, srcaddr_is_private",
+    "destinations_hourly": "account_id, action, log_status, dstaddr, dstaddr_is_private",
+    "ports_hourly": "account_id, action, log_status, protocol, protocol_name, dstport",
 }
 
 

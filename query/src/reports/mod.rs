@@ -204,7 +204,7 @@ pub async fn report_sql(
             },
         ));
     };
-    let source = rollup_source(ctx).await?;
+    let source = rollup_source(ctx, rollup_sql).await?;
     Ok((
         if source.rollups {
             rollup_sql

@@ -1,13 +1,24 @@
--- summary over talkers_hourly: the same answer as summary.sql, from per-hour sums.
-WITH labeled AS (
+-- summary over the per-hour rollups: the same answer as summary.sql, from
+-- sources_hourly (flows, packets, bytes and the distinct sources) and
+-- destinations_hourly (the distinct destinations). Both are keyed by one
+-- address, so on diverse traffic they hold a tenth of the rows the
+-- conversation table does.
+WITH sources AS (
   SELECT
     COALESCE(action, CASE log_status WHEN 'OK' THEN '(none)' ELSE log_status END) AS action,
     srcaddr,
-    dstaddr,
-    records,
-    packets,
-    bytes
-  FROM talkers_hourly
+    SUM(records) AS flows,
+    SUM(packets) AS packets,
+    SUM(bytes) AS bytes
+  FROM sources_hourly
+  GROUP BY 1, 2
+),
+destinations AS (
+  SELECT
+    COALESCE(action, CASE log_status WHEN 'OK' THEN '(none)' ELSE log_status END) AS action,
+    dstaddr
+  FROM destinations_hourly
+  GROUP BY 1, 2
 )
 SELECT
   action,
@@ -18,19 +29,11 @@ SELECT
   COUNT(srcaddr) AS sources,
   COUNT(dstaddr) AS destinations
 FROM (
-  SELECT
-    action,
-    srcaddr,
-    NULL AS dstaddr,
-    SUM(records) AS flows,
-    SUM(packets) AS packets,
-    SUM(bytes) AS bytes
-  FROM labeled
-  GROUP BY action, srcaddr
+  SELECT action, srcaddr, NULL AS dstaddr, flows, packets, bytes
+  FROM sources
   UNION ALL
   SELECT action, NULL, dstaddr, 0, NULL, NULL
-  FROM labeled
-  GROUP BY action, dstaddr
+  FROM destinations
 ) AS parts
 GROUP BY action
 ORDER BY flows DESC, action

@@ -73,8 +73,60 @@ pub const TALKERS_HOURLY: RollupTable = RollupTable {
     doc: "records, packets and bytes per hour by the traffic keys plus source, destination and destination port",
 };
 
+/// Sources per hour: top sources and rejected sources, distinct sources.
+/// One key address instead of a conversation: on diverse traffic a
+/// conversation rarely repeats within an hour, so talkers_hourly holds
+/// nearly as many rows as flows, while a source repeats across its
+/// conversations (measured on `generate --distinct-destinations`: 0.07 rows
+/// per record here, 0.80 in talkers_hourly).
+pub const SOURCES_HOURLY: RollupTable = RollupTable {
+    name: "sources_hourly",
+    keys: &[
+        "account_id",
+        "action",
+        "log_status",
+        "srcaddr",
+        "srcaddr_is_private",
+    ],
+    doc: "records, packets and bytes per hour by account, action, log status and source address",
+};
+
+/// Destinations per hour: top destinations, distinct destinations (0.12
+/// rows per record on the measurement above).
+pub const DESTINATIONS_HOURLY: RollupTable = RollupTable {
+    name: "destinations_hourly",
+    keys: &[
+        "account_id",
+        "action",
+        "log_status",
+        "dstaddr",
+        "dstaddr_is_private",
+    ],
+    doc: "records, packets and bytes per hour by account, action, log status and destination address",
+};
+
+/// Destination ports per hour: top ports and rejected ports.
+pub const PORTS_HOURLY: RollupTable = RollupTable {
+    name: "ports_hourly",
+    keys: &[
+        "account_id",
+        "action",
+        "log_status",
+        "protocol",
+        "protocol_name",
+        "dstport",
+    ],
+    doc: "records, packets and bytes per hour by account, action, log status, protocol and destination port",
+};
+
 /// Every rollup table, in the order files are written.
-pub const ROLLUPS: &[RollupTable] = &[TRAFFIC_HOURLY, TALKERS_HOURLY];
+pub const ROLLUPS: &[RollupTable] = &[
+    TRAFFIC_HOURLY,
+    TALKERS_HOURLY,
+    SOURCES_HOURLY,
+    DESTINATIONS_HOURLY,
+    PORTS_HOURLY,
+];
 
 /// The hour column: `start_time` truncated to the hour (NULL when the
 /// record has no time), so a window on whole hours selects the same records
@@ -176,11 +228,14 @@ mod tests {
             vec![
                 "traffic_hourly/day=2024-05-25/hour=05/abc-12345678-0001.parquet",
                 "talkers_hourly/day=2024-05-25/hour=05/abc-12345678-0001.parquet",
+                "sources_hourly/day=2024-05-25/hour=05/abc-12345678-0001.parquet",
+                "destinations_hourly/day=2024-05-25/hour=05/abc-12345678-0001.parquet",
+                "ports_hourly/day=2024-05-25/hour=05/abc-12345678-0001.parquet",
             ]
         );
         assert!(companions("_flowlake/quarantine/x.jsonl").is_empty());
         assert!(companions("flowsx/day=2024-05-25/a.parquet").is_empty());
         let all = with_companions(&[data.to_owned(), "_flowlake/q.jsonl".to_owned()]);
-        assert_eq!(all.len(), 4);
+        assert_eq!(all.len(), 2 + ROLLUPS.len());
     }
 }
