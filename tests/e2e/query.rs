@@ -189,12 +189,14 @@ fn duckdb_reads_the_lake_with_the_generated_ddl() {
         "--lake",
         s.lake.to_str().unwrap(),
     ]));
-    let script = "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(*[con.execute(f\"SELECT sum(records) FROM {t} WHERE action = 'REJECT'\").fetchone()[0] for t in ('traffic_hourly', 'talkers_hourly')])";
-    let sums: Vec<u64> = py_inline(&python, script, &[&ddl])
+    let script = "import duckdb, sys\ncon = duckdb.connect()\ncon.execute(sys.argv[1])\nprint(*[con.execute(f\"SELECT sum(records) FROM {t} WHERE action = 'REJECT'\").fetchone()[0] for t in sys.argv[2:]])";
+    let mut args = vec![ddl.as_str()];
+    args.extend_from_slice(ROLLUP_TABLES);
+    let sums: Vec<u64> = py_inline(&python, script, &args)
         .split_whitespace()
         .map(|n| n.parse().unwrap())
         .collect();
-    assert_eq!(sums, vec![ours, ours]);
+    assert_eq!(sums, vec![ours; ROLLUP_TABLES.len()]);
 }
 
 /// The folders a report's store listings named (`FLOWLAKE_LOG` debug lines
