@@ -155,19 +155,22 @@ pub async fn run_dashboard(
     let mut panels = Vec::with_capacity(dashboard.panels.len());
     for panel in &dashboard.panels {
         let started = Instant::now();
-        let from_rollups = match &panel.rollup_sql {
-            Some(_) if window.whole_hours(panel) => {
-                match rollup_source(ctx, &bind(panel, window, true)).await {
-                    Ok(source) => source.rollups,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "Could not tell whether the rollups cover the window; reading flows.");
-                        false
-                    }
+        let rollup_sql = (panel.rollup_sql.is_some() && window.whole_hours(panel))
+            .then(|| bind(panel, window, true));
+        let from_rollups = match &rollup_sql {
+            Some(sql) => match rollup_source(ctx, sql).await {
+                Ok(source) => source.rollups,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not tell whether the rollups cover the window; reading flows.");
+                    false
                 }
-            }
-            _ => false,
+            },
+            None => false,
         };
-        let sql = bind(panel, window, from_rollups);
+        let sql = match rollup_sql {
+            Some(sql) if from_rollups => sql,
+            _ => bind(panel, window, false),
+        };
         let outcome = query_rows(ctx, &sql).await;
         let elapsed = started.elapsed();
         if let Err(e) = &outcome {

@@ -130,17 +130,16 @@ pub async fn rollup_source(ctx: &SessionContext, sql: &str) -> Result<Source, Qu
     }
     let mut files = 0;
     for table in &tables {
-        match listing.coverage(table).await? {
-            Coverage::Whole { data_files } => files = data_files,
-            Coverage::Missing {
-                missing,
-                data_files,
-            } => {
-                return flows(format!(
-                    "reads flows: {missing} of {data_files} data files in the window have no {table} companion (written before flowlake wrote that table)"
-                ));
-            }
+        let Coverage {
+            missing,
+            data_files,
+        } = listing.coverage(table).await?;
+        if missing > 0 {
+            return flows(format!(
+                "reads flows: {missing} of {data_files} data files in the window have no {table} companion (written before flowlake wrote that table)"
+            ));
         }
+        files = data_files;
     }
     Ok(Source {
         rollups: true,
@@ -170,13 +169,13 @@ fn tables_read(ctx: &SessionContext, sql: &str) -> Result<Vec<&'static str>, Que
         .collect())
 }
 
-/// Whether one rollup table summarises every data file of the window.
+/// How far one rollup table summarises the window's data files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coverage {
-    /// Every data file has its companion.
-    Whole { data_files: usize },
-    /// `missing` of them have none.
-    Missing { missing: usize, data_files: usize },
+struct Coverage {
+    /// Data files without a companion in the table.
+    missing: usize,
+    /// Data files in the window.
+    data_files: usize,
 }
 
 impl TableListing {
@@ -187,25 +186,16 @@ impl TableListing {
         }
         let data = self.data_files().await?;
         let companions = self.files(table).await?;
-        let missing = data.iter().filter(|f| !companions.contains(*f)).count();
-        let coverage = if missing == 0 {
-            Coverage::Whole {
-                data_files: data.len(),
-            }
-        } else {
-            Coverage::Missing {
-                missing,
-                data_files: data.len(),
-            }
+        let coverage = Coverage {
+            missing: data.iter().filter(|f| !companions.contains(*f)).count(),
+            data_files: data.len(),
         };
         if let Ok(mut covered) = self.covered.lock() {
             covered.insert(table.to_owned(), coverage);
         }
         Ok(coverage)
     }
-}
 
-impl TableListing {
     /// The window's `flows` files, listed on first use.
     async fn data_files(&self) -> Result<Arc<HashSet<String>>, QueryError> {
         if let Some(data) = self.data.lock().ok().and_then(|d| d.clone()) {
