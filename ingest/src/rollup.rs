@@ -8,6 +8,12 @@
 //! [`Companions::spill`]: the groups are written out as partial rows and
 //! the aggregators start again, so memory is bounded by that cap, whatever
 //! the input's cardinality; readers sum rows anyway.
+//!
+//! Only the tables no other table refines see the records: the others
+//! (traffic, sources, destinations and ports, whose keys `talkers_hourly`
+//! all holds) are summed from the finer table's groups just before it
+//! writes them, one lookup per group instead of one per record. Measured
+//! on 3 M records (`bench/ingest.sh`): see the README's rollup section.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -57,6 +63,9 @@ fn companion_properties() -> WriterProperties {
 #[derive(Debug)]
 struct Companion {
     rollup: Rollup,
+    /// The companion whose groups this one sums (see the module doc);
+    /// `None` when it sums the records themselves.
+    finer: Option<usize>,
     staged: PathBuf,
     dest: String,
     writer: Option<ArrowWriter<BufWriter<File>>>,
@@ -109,18 +118,31 @@ impl Companions {
             };
             parts.push(Companion {
                 rollup: Rollup::new(*table)?,
+                finer: None,
                 staged: staging.join(dest.replace('/', "_")),
                 dest,
                 writer: None,
                 rows: 0,
             });
         }
+        // A table sums the groups of a table that refines it and that no
+        // table refines (one exists: whatever refines a refining table
+        // refines this one too), so the records go to those tables alone
+        // and no table sums another's sums.
+        let refines = |i: usize, j: usize| parts[i].rollup.coarsens(&parts[j].rollup);
+        let finest = |j: usize| !(0..parts.len()).any(|k| refines(j, k));
+        let finer: Vec<Option<usize>> = (0..parts.len())
+            .map(|i| (0..parts.len()).find(|&j| finest(j) && refines(i, j)))
+            .collect();
+        for (part, finer) in parts.iter_mut().zip(finer) {
+            part.finer = finer;
+        }
         Ok(Companions { parts })
     }
 
     /// Adds a batch the data file received.
     pub fn add(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
-        for part in &mut self.parts {
+        for part in self.parts.iter_mut().filter(|p| p.finer.is_none()) {
             part.rollup.add(batch)?;
         }
         Ok(())
@@ -133,6 +155,19 @@ impl Companions {
 
     /// Writes the groups held out as partial rows, freeing their memory.
     pub fn spill(&mut self) -> Result<(), EncodeError> {
+        for i in 0..self.parts.len() {
+            let Some(j) = self.parts[i].finer else {
+                continue;
+            };
+            let (coarse, finer) = if i < j {
+                let (low, high) = self.parts.split_at_mut(j);
+                (&mut low[i], &high[0])
+            } else {
+                let (low, high) = self.parts.split_at_mut(i);
+                (&mut high[0], &low[j])
+            };
+            coarse.rollup.add_groups(&finer.rollup)?;
+        }
         self.parts.iter_mut().try_for_each(Companion::spill)
     }
 
@@ -143,9 +178,9 @@ impl Companions {
 
     /// Writes what is held, closes the files (made durable when published) and lists them.
     pub fn finish(mut self) -> Result<Vec<StagedFile>, EncodeError> {
+        self.spill()?;
         let mut done = Vec::with_capacity(self.parts.len());
         for mut part in std::mem::take(&mut self.parts) {
-            part.spill()?;
             let Some(writer) = part.writer.take() else {
                 continue; // the data file received no record
             };

@@ -4,7 +4,8 @@
 //!
 //! Two inputs of 200k parsed default-format records: nearly every record a
 //! conversation of its own (scanners, clients of many hosts) and 5,000
-//! conversations repeating.
+//! conversations repeating. For the tables ingest sums from
+//! talkers_hourly's groups, also that route (`from_talkers_groups`).
 
 mod common;
 
@@ -19,7 +20,7 @@ use arrow::row::{RowConverter, SortField};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flowlake_schemas::derive::DERIVED_FROM;
 use flowlake_schemas::rollup::sums::Rollup;
-use flowlake_schemas::rollup::{HOUR_START, ROLLUPS, RollupTable};
+use flowlake_schemas::rollup::{HOUR_START, ROLLUPS, RollupTable, TALKERS_HOURLY};
 use flowlake_schemas::{DEFAULT_BATCH_SIZE, Decoder, Format};
 
 fn batches(conversations: u64) -> Vec<RecordBatch> {
@@ -95,12 +96,24 @@ fn interned(table: RollupTable, batches: &[RecordBatch]) -> Result<usize, ArrowE
     Ok(rollup.take()?.map_or(0, |b| b.num_rows()))
 }
 
+/// A coarser table summed from the finer table's groups (what ingest does
+/// for every table `talkers_hourly` refines), against `interned` above.
+fn from_groups(table: RollupTable, finer: &Rollup) -> Result<usize, ArrowError> {
+    let mut rollup = Rollup::new(table)?;
+    rollup.add_groups(finer)?;
+    Ok(rollup.take()?.map_or(0, |b| b.num_rows()))
+}
+
 fn bench(c: &mut Criterion) {
     for (name, conversations) in [("distinct", u64::MAX), ("5000_conversations", 5000)] {
         let input = batches(conversations);
         let records: usize = input.iter().map(|b| b.num_rows()).sum();
         let mut group = c.benchmark_group(format!("rollup_{name}"));
         group.throughput(Throughput::Elements(records as u64));
+        let mut talkers = Rollup::new(TALKERS_HOURLY).expect("talkers_hourly");
+        for batch in &input {
+            talkers.add(batch).expect("a parsed batch");
+        }
         for table in ROLLUPS {
             group.bench_function(format!("{}/row_format", table.name), |b| {
                 b.iter(|| black_box(row_format(*table, &input)))
@@ -108,6 +121,12 @@ fn bench(c: &mut Criterion) {
             group.bench_function(format!("{}/interned", table.name), |b| {
                 b.iter(|| black_box(interned(*table, &input)))
             });
+            let coarse = Rollup::new(*table).expect("a rollup table");
+            if coarse.coarsens(&talkers) {
+                group.bench_function(format!("{}/from_talkers_groups", table.name), |b| {
+                    b.iter(|| black_box(from_groups(*table, &talkers)))
+                });
+            }
         }
         group.finish();
     }

@@ -48,6 +48,18 @@ struct Sums {
     last_end: Option<i64>,
 }
 
+impl Sums {
+    /// Folds in another group's sums: the sums of the union of their records.
+    fn merge(&mut self, other: &Sums) {
+        self.records += other.records;
+        add(&mut self.packets, other.packets);
+        add(&mut self.bytes, other.bytes);
+        keep(&mut self.first_start, other.first_start, i64::min);
+        keep(&mut self.last_start, other.last_start, i64::max);
+        keep(&mut self.last_end, other.last_end, i64::max);
+    }
+}
+
 fn add(sum: &mut Option<i64>, value: Option<i64>) {
     if let Some(v) = value {
         *sum = Some(sum.unwrap_or(0).wrapping_add(v));
@@ -351,32 +363,112 @@ impl Rollup {
         }
 
         for (key, i) in keys.iter().zip(0..) {
-            let h = hash(key);
-            let stored = &self.keys;
-            let found = self
-                .index
-                .find(h, |&(gh, g)| gh == h && stored[g as usize] == *key)
-                .map(|&(_, g)| g);
-            let group = match found {
-                Some(group) => group as usize,
-                None => {
-                    let group = self.keys.len();
-                    let id = u32::try_from(group).map_err(|_| too_many())?;
-                    self.keys.push(*key);
-                    self.sums.push(Sums::default());
-                    self.text_out += text_len(&self.held, key);
-                    self.index.insert_unique(h, (h, id), |&(gh, _)| gh);
-                    group
-                }
-            };
-            let sums = &mut self.sums[group];
-            sums.records += 1;
-            add(&mut sums.packets, value(packets, i));
-            add(&mut sums.bytes, value(bytes, i));
+            let group = self.group(key)?;
             let (s, e) = (value(start, i), value(end, i));
-            keep(&mut sums.first_start, s, i64::min);
-            keep(&mut sums.last_start, s, i64::max);
-            keep(&mut sums.last_end, e, i64::max);
+            self.sums[group].merge(&Sums {
+                records: 1,
+                packets: value(packets, i),
+                bytes: value(bytes, i),
+                first_start: s,
+                last_start: s,
+                last_end: e,
+            });
+        }
+        Ok(())
+    }
+
+    /// The group of `key`, created empty if it is new.
+    fn group(&mut self, key: &Key) -> Result<usize, ArrowError> {
+        let h = hash(key);
+        let stored = &self.keys;
+        let found = self
+            .index
+            .find(h, |&(gh, g)| gh == h && stored[g as usize] == *key)
+            .map(|&(_, g)| g as usize);
+        if let Some(group) = found {
+            return Ok(group);
+        }
+        let group = self.keys.len();
+        let id = u32::try_from(group).map_err(|_| too_many())?;
+        self.keys.push(*key);
+        self.sums.push(Sums::default());
+        self.text_out += text_len(&self.held, key);
+        self.index.insert_unique(h, (h, id), |&(gh, _)| gh);
+        Ok(group)
+    }
+
+    /// For each column this holds, the position of the same column among
+    /// those `finer` holds; `None` unless `finer` holds every one of them
+    /// (with the same type) and more, so that each of its groups lies in
+    /// exactly one of this table's.
+    fn held_in(&self, finer: &Rollup) -> Option<Vec<usize>> {
+        if finer.held.len() <= self.held.len() {
+            return None;
+        }
+        self.held
+            .iter()
+            .map(|mine| {
+                let at = finer.held.iter().position(|h| h.name == mine.name)?;
+                let same = matches!(
+                    (&mine.slot, &finer.held[at].slot),
+                    (Slot::Text(_), Slot::Text(_)) | (Slot::Int32, Slot::Int32)
+                );
+                same.then_some(at)
+            })
+            .collect()
+    }
+
+    /// Whether [`Rollup::add_groups`] can take `finer`'s groups: its table
+    /// groups by every key this one holds, and more.
+    pub fn coarsens(&self, finer: &Rollup) -> bool {
+        self.held_in(finer).is_some()
+    }
+
+    /// Adds the groups `finer` holds, as if the records they sum had been
+    /// added one by one: `sources_hourly` from `talkers_hourly`'s groups,
+    /// one lookup per group with no text hashed, instead of one per record
+    /// with the address interned again. `finer` must pass
+    /// [`Rollup::coarsens`].
+    pub fn add_groups(&mut self, finer: &Rollup) -> Result<(), ArrowError> {
+        let columns = self.held_in(finer).ok_or_else(|| {
+            ArrowError::SchemaError(format!(
+                "{} does not group by every key of {}",
+                finer.table.name, self.table.name
+            ))
+        })?;
+        // Per text column, `finer`'s ids mapped to this one's, as met.
+        let mut ids: Vec<Vec<Option<u32>>> = columns
+            .iter()
+            .map(|&at| match &finer.held[at].slot {
+                Slot::Text(interner) => vec![None; interner.ends.len()],
+                Slot::Int32 => Vec::new(),
+            })
+            .collect();
+        for (theirs, sums) in finer.keys.iter().zip(&finer.sums) {
+            let mut key: Key = [0; WORDS];
+            key[0] = theirs[0] & HOUR_BIT;
+            key[1] = theirs[1];
+            key[2] = theirs[2];
+            for ((mine, &at), ids) in self.held.iter_mut().zip(&columns).zip(&mut ids) {
+                let source = &finer.held[at];
+                if theirs[0] & source.bit != 0 {
+                    key[0] |= mine.bit;
+                    continue;
+                }
+                let word = theirs[source.word];
+                key[mine.word] = match (&mut mine.slot, &source.slot) {
+                    (Slot::Text(interner), Slot::Text(values)) => {
+                        let id = &mut ids[word as usize];
+                        match *id {
+                            Some(id) => id,
+                            None => *id.insert(interner.intern(values.get(word))?),
+                        }
+                    }
+                    _ => word,
+                };
+            }
+            let group = self.group(&key)?;
+            self.sums[group].merge(sums);
         }
         Ok(())
     }
