@@ -195,6 +195,8 @@ pub struct PartitionedWriter {
     /// fitted to it (see [`PartitionedWriter::fitted_to_content`]).
     properties: Option<WriterProperties>,
     max_open: usize,
+    /// See [`DEFAULT_MAX_ROLLUP_BYTES`].
+    max_rollup_bytes: usize,
     /// Distance between part numbers of one partition's successive files
     /// (the number of segments, so every segment's numbers stay distinct).
     stride: u32,
@@ -219,10 +221,11 @@ impl std::fmt::Debug for PartitionedWriter {
 /// Buffered row-group bytes across open writers above which all are flushed.
 const MAX_BUFFERED: usize = 96 << 20;
 
-/// Memory the rollup groups held across open files may take before they are
-/// written out as partial rows (see `Rollup::memory`: a group's key and sums,
-/// its text as the output will hold it, and each distinct value once).
-const MAX_ROLLUP_MEMORY: usize = 32 << 20;
+/// Memory the rollup groups held across one writer's open files may take,
+/// unless configured, before they are written out as partial rows (see
+/// `Rollup::memory`: a group's key and sums, its text as the output will
+/// hold it, and each distinct value once).
+pub const DEFAULT_MAX_ROLLUP_BYTES: usize = 32 << 20;
 
 impl PartitionedWriter {
     /// A writer for segment `part` of the source with key `source_key`,
@@ -236,6 +239,7 @@ impl PartitionedWriter {
             open: HashMap::new(),
             properties: Some(writer_properties()),
             max_open: DEFAULT_MAX_OPEN_PARTITIONS,
+            max_rollup_bytes: DEFAULT_MAX_ROLLUP_BYTES,
             stride: 1,
             closed: Vec::new(),
             reopened: HashMap::new(),
@@ -248,6 +252,13 @@ impl PartitionedWriter {
     pub fn with_max_open(mut self, max_open: usize, stride: u32) -> Self {
         self.max_open = max_open.max(1);
         self.stride = stride.max(1);
+        self
+    }
+
+    /// Writes the rollup groups held out as partial rows whenever they take
+    /// more than `bytes` (see [`DEFAULT_MAX_ROLLUP_BYTES`]).
+    pub fn with_max_rollup_bytes(mut self, bytes: usize) -> Self {
+        self.max_rollup_bytes = bytes;
         self
     }
 
@@ -290,7 +301,7 @@ impl PartitionedWriter {
             }
         }
         let held: usize = self.open.values().map(|f| f.companions.memory()).sum();
-        if held > MAX_ROLLUP_MEMORY {
+        if held > self.max_rollup_bytes {
             for file in self.open.values_mut() {
                 file.companions.spill()?;
             }

@@ -1,9 +1,9 @@
 //! The limits that bound what one object may cost, whatever it holds: line
-//! length, how far gzip may inflate, open Parquet writers, and the size up to
-//! which an object is held whole. Defaults are generous for real AWS objects
+//! length, how far gzip may inflate, open Parquet writers, rollup groups
+//! held, and the size up to which an object is held whole. Defaults are generous for real AWS objects
 //! (at most 75 MB of gzip, about 1 GB of text, short lines, an hour or two).
 
-use crate::encode::DEFAULT_MAX_OPEN_PARTITIONS;
+use crate::encode::{DEFAULT_MAX_OPEN_PARTITIONS, DEFAULT_MAX_ROLLUP_BYTES};
 use crate::process::ProcessError;
 
 /// Largest object (compressed file, or decompressed gzip text) held whole
@@ -39,6 +39,9 @@ pub struct Limits {
     /// Hours with an open Parquet writer per segment; past it the least
     /// recently written file is finished and a new one started if needed.
     pub max_open_partitions: usize,
+    /// Bytes of rollup groups held per segment; past it they are written out
+    /// as partial rows (more rows, the same sums).
+    pub max_rollup_bytes: usize,
     /// Objects up to this size are held whole (fast, parallel); larger ones
     /// are streamed.
     pub max_whole_bytes: usize,
@@ -51,6 +54,7 @@ impl Default for Limits {
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
             max_decompression_ratio: DEFAULT_MAX_DECOMPRESSION_RATIO,
             max_open_partitions: DEFAULT_MAX_OPEN_PARTITIONS,
+            max_rollup_bytes: DEFAULT_MAX_ROLLUP_BYTES,
             max_whole_bytes: DEFAULT_MAX_WHOLE_BYTES,
         }
     }

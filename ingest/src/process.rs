@@ -313,6 +313,7 @@ impl TextToParquet {
             decoder,
             writer: PartitionedWriter::new(&config.staging, source_key, part, object.time_hint_ms)
                 .with_max_open(config.limits.max_open_partitions, stride)
+                .with_max_rollup_bytes(config.limits.max_rollup_bytes)
                 .fitted_to_content(),
             quarantine: QuarantineWriter::new(
                 quarantine_staging(config, source_key, Some(part)),
@@ -467,6 +468,7 @@ fn process_parquet(
         .map_err(|e| bad(&e))?;
     let mut writer = PartitionedWriter::new(&config.staging, source_key, 0, object.time_hint_ms)
         .with_max_open(config.limits.max_open_partitions, 1)
+        .with_max_rollup_bytes(config.limits.max_rollup_bytes)
         .fitted_to_content();
     let mut quarantine =
         QuarantineWriter::new(quarantine_staging(config, source_key, None), object);

@@ -146,6 +146,12 @@ pub(crate) struct LimitArgs {
     #[arg(long, env = "FLOWLAKE_MAX_OPEN_PARTITIONS")]
     pub(crate) max_open_partitions: Option<usize>,
 
+    /// Memory the per-hour rollup sums of one object segment may hold;
+    /// past it they are written out as partial rows (more rows, the same
+    /// sums) [default: 32M].
+    #[arg(long, env = "FLOWLAKE_MAX_ROLLUP_BYTES", value_parser = parse_size)]
+    pub(crate) max_rollup_bytes: Option<u64>,
+
     /// Objects up to this size are held in memory whole and parsed in
     /// parallel; larger ones are streamed [default: 128M].
     #[arg(long, env = "FLOWLAKE_MAX_WHOLE_BYTES", value_parser = parse_size)]
@@ -166,6 +172,9 @@ impl LimitArgs {
         }
         if let Some(v) = self.max_open_partitions {
             limits.max_open_partitions = v.max(1);
+        }
+        if let Some(v) = self.max_rollup_bytes {
+            limits.max_rollup_bytes = to_usize(v);
         }
         if let Some(v) = self.max_whole_bytes {
             limits.max_whole_bytes = to_usize(v);

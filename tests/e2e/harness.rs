@@ -363,8 +363,8 @@ pub(crate) fn assert_companions_match(lake: &Path) {
 }
 
 /// DuckDB (tests/py/rollups_agree.py) finds every rollup table equal to the
-/// same per-hour aggregate of the flows records.
-pub(crate) fn assert_rollups_agree(python: &Path, lake: &Path) {
+/// same per-hour aggregate of the flows records; returns what it printed.
+pub(crate) fn assert_rollups_agree(python: &Path, lake: &Path) -> Value {
     let r = py(python, "rollups_agree.py", &[lake.to_str().unwrap()]);
     for table in ROLLUP_TABLES {
         let t = &r[*table];
@@ -375,6 +375,7 @@ pub(crate) fn assert_rollups_agree(python: &Path, lake: &Path) {
         assert_eq!(t["extra"], 0, "{table} has groups flows lacks: {r}");
         assert_eq!(t["records"], r["flows"], "{table} sums every record: {r}");
     }
+    r
 }
 
 /// Pending intents in a local lake (files under `_flowlake/pending/`).

@@ -3,9 +3,10 @@ alone (no flowlake code): every rollup table, summed by its keys and hour,
 must equal the same aggregate computed from the flows records.
 
 Usage: rollups_agree.py <lake folder>
-Prints {table: {"groups": n, "missing": n, "extra": n, "records": n},
-        "flows": n}: groups the flows have that the rollup lacks or gets
-wrong ("missing"), and the reverse ("extra").
+Prints {table: {"groups": n, "rows": n, "missing": n, "extra": n,
+"records": n}, "flows": n}: groups the flows have that the rollup lacks or
+gets wrong ("missing"), the reverse ("extra"), and the rollup's rows (more
+than its groups when a file holds a group in several partial rows).
 """
 import json
 import os
@@ -49,6 +50,7 @@ def main():
         count = lambda q: con.execute(f"SELECT count(*) FROM ({q})").fetchone()[0]
         out[table] = {
             "groups": count(from_flows),
+            "rows": con.execute(f"SELECT count(*) FROM {rollup}").fetchone()[0],
             "missing": count(f"{from_flows} EXCEPT ALL {from_rollup}"),
             "extra": count(f"{from_rollup} EXCEPT ALL {from_flows}"),
             "records": con.execute(f"SELECT coalesce(sum(records), 0) FROM {rollup}").fetchone()[0],
