@@ -16,6 +16,7 @@
 //! aggregate: `SUM(records)`, `SUM(bytes)`, `MIN(first_start)`, never read
 //! one row as the total.
 
+mod interner;
 pub mod sums;
 
 use std::sync::{Arc, OnceLock};

@@ -24,6 +24,7 @@ use hashbrown::HashTable;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::RollupTable;
+use super::interner::{Interner, too_many};
 use crate::derive::{DERIVED_FROM, rederive};
 use crate::schema::{END_TIME, START_TIME};
 
@@ -78,74 +79,6 @@ fn value<T: arrow::datatypes::ArrowPrimitiveType<Native = i64>>(
     i: usize,
 ) -> Option<i64> {
     array.is_valid(i).then(|| array.value(i))
-}
-
-/// The distinct values of one text column, each stored once.
-#[derive(Debug, Default)]
-struct Interner {
-    /// The values one after another (each a whole `str`, so any one of
-    /// them is a `str` again: no check when the column is rebuilt).
-    bytes: String,
-    /// Where value `id` ends in `bytes` (it starts where `id - 1` ends).
-    ends: Vec<usize>,
-    /// `(hash, id)` of every value, to find one by its text.
-    index: HashTable<(u64, u32)>,
-    /// The previous record's value, tried before the index.
-    last: Option<u32>,
-}
-
-impl Interner {
-    fn get(&self, id: u32) -> &str {
-        value_of(&self.bytes, &self.ends, id)
-    }
-
-    fn intern(&mut self, text: &str) -> Result<u32, ArrowError> {
-        if let Some(last) = self.last
-            && self.get(last) == text
-        {
-            return Ok(last);
-        }
-        let hash = xxh3_64(text.as_bytes());
-        let (bytes, ends) = (&self.bytes, &self.ends);
-        let stored = |id: u32| value_of(bytes, ends, id);
-        let found = self
-            .index
-            .find(hash, |&(h, id)| h == hash && stored(id) == text)
-            .map(|&(_, id)| id);
-        let id = match found {
-            Some(id) => id,
-            None => {
-                let id = u32::try_from(self.ends.len()).map_err(|_| too_many())?;
-                self.bytes.push_str(text);
-                self.ends.push(self.bytes.len());
-                self.index.insert_unique(hash, (hash, id), |&(h, _)| h);
-                id
-            }
-        };
-        self.last = Some(id);
-        Ok(id)
-    }
-
-    /// Bytes held, as allocated (capacities, not lengths): the text, each
-    /// value's end and its index slot with hashbrown's control byte.
-    fn memory(&self) -> usize {
-        self.bytes.capacity()
-            + self.ends.capacity() * std::mem::size_of::<usize>()
-            + self.index.capacity() * (std::mem::size_of::<(u64, u32)>() + 1)
-    }
-}
-
-/// Past 2^32 distinct values or groups, an id would wrap and two keys
-/// would meet (the caller's memory bound spills long before).
-fn too_many() -> ArrowError {
-    ArrowError::ComputeError("more than 2^32 rollup groups or values held".to_owned())
-}
-
-/// Value `id` of an interner's `bytes` and `ends`.
-fn value_of<'a>(bytes: &'a str, ends: &[usize], id: u32) -> &'a str {
-    let id = id as usize;
-    let start = if id == 0 { 0 } else { ends[id - 1] };
-    &bytes[start..ends[id]]
 }
 
 /// How a key column is held in its word of the key.
@@ -440,7 +373,7 @@ impl Rollup {
         let mut ids: Vec<Vec<Option<u32>>> = columns
             .iter()
             .map(|&at| match &finer.held[at].slot {
-                Slot::Text(interner) => vec![None; interner.ends.len()],
+                Slot::Text(interner) => vec![None; interner.len()],
                 Slot::Int32 => Vec::new(),
             })
             .collect();
@@ -499,8 +432,7 @@ impl Rollup {
                 match &mut held.slot {
                     Slot::Text(interner) => {
                         let interner = std::mem::take(interner);
-                        let mut out =
-                            StringBuilder::with_capacity(keys.len(), interner.bytes.len());
+                        let mut out = StringBuilder::with_capacity(keys.len(), interner.text_len());
                         for k in &keys {
                             if valid(k) {
                                 out.append_value(interner.get(k[word]));
