@@ -1,7 +1,8 @@
 //! The limits that bound what one object may cost, whatever it holds: line
 //! length, how far gzip may inflate, open Parquet writers, rollup groups
-//! held, and the size up to which an object is held whole. Defaults are generous for real AWS objects
-//! (at most 75 MB of gzip, about 1 GB of text, short lines, an hour or two).
+//! held, and the size up to which an object is held whole. Defaults are
+//! generous for real AWS objects (at most 75 MB of gzip, about 1 GB of
+//! text, short lines, an hour or two).
 
 use crate::encode::{DEFAULT_MAX_OPEN_PARTITIONS, DEFAULT_MAX_ROLLUP_BYTES};
 use crate::process::ProcessError;

@@ -12,8 +12,8 @@
 //! Only the tables no other table refines see the records: the others
 //! (traffic, sources, destinations and ports, whose keys `talkers_hourly`
 //! all holds) are summed from the finer table's groups just before it
-//! writes them, one lookup per group instead of one per record. Measured
-//! on 3 M records (`bench/ingest.sh`): see the README's rollup section.
+//! writes them, one lookup per group instead of one per record (measured
+//! in the README's rollup section and `cargo bench --bench rollup`).
 
 use std::fs::File;
 use std::io::BufWriter;
